@@ -1,0 +1,1 @@
+"""aigov event contract: envelope, catalog, topics, producer, consumer runner, embedded bus."""

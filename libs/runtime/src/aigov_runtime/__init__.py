@@ -1,0 +1,1 @@
+"""Run-time plumbing every aigov service shares."""

@@ -1,0 +1,1 @@
+"""aigov evidence service."""

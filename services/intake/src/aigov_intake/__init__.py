@@ -1,0 +1,1 @@
+"""aigov intake service."""
