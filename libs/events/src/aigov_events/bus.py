@@ -1,0 +1,241 @@
+"""The bus interface both transports implement: Kafka (production) and the embedded log.
+
+The interface is deliberately Kafka-shaped — records with key, value and headers
+in topics split into partitions, consumer groups with committed offsets — so the
+publisher and the consumer runner are written once and behave the same on both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from aiokafka.partitioner import murmur2
+
+Headers = list[tuple[str, bytes]]
+TopicPartition = tuple[str, int]
+BusKind = Literal["kafka", "embedded"]
+
+
+#: Largest record either bus accepts (Kafka's default `message.max.bytes` is about 1 MiB).
+MAX_RECORD_BYTES = 1024 * 1024
+
+
+class BusError(RuntimeError):
+    """The bus could not do what was asked (broker unreachable, unknown topic, ...)."""
+
+
+class RecordTooLarge(BusError):
+    """A record is larger than the bus accepts."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingRecord:
+    """A record to append to a topic; the partition follows from the key."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingRecord:
+    """A record read from a partition at an offset."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    timestamp_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPosition:
+    """Where an acknowledged record was written."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+def record_size(record: OutgoingRecord) -> int:
+    """Bytes a record occupies: key, value and headers."""
+    size = len(record.key or b"") + len(record.value or b"")
+    return size + sum(len(n) + len(v) for n, v in record.headers)
+
+
+def check_record_size(record: OutgoingRecord, limit: int) -> None:
+    """Raise RecordTooLarge if `record` exceeds `limit` bytes."""
+    size = record_size(record)
+    if size > limit:
+        raise RecordTooLarge(f"record for {record.topic} is {size} bytes; the limit is {limit}")
+
+
+def partition_for(key: bytes | None, partitions: int) -> int:
+    """Kafka's default partitioner for keyed records (murmur2), so both buses agree."""
+    if key is None:
+        return 0
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class Subscription(Protocol):
+    """One member of a consumer group reading some topics."""
+
+    async def start(self) -> None:
+        """Join the group."""
+
+    async def poll(self, *, max_wait: float, max_records: int) -> list[IncomingRecord]:
+        """Return the next records of the assigned partitions (in offset order per partition)."""
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Commit, per partition, the offset of the next record to read."""
+
+    async def seek(self, topic: str, partition: int, offset: int) -> None:
+        """Read `topic`/`partition` again from `offset` on the next poll."""
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Records not yet committed by this group, per assigned partition."""
+
+    async def close(self) -> None:
+        """Leave the group (its partitions go to the remaining members)."""
+
+
+class Bus(Protocol):
+    """A durable, partitioned, ordered log with consumer groups."""
+
+    kind: BusKind
+
+    async def start(self) -> None:
+        """Connect (Kafka) or open the log file (embedded)."""
+
+    async def stop(self) -> None:
+        """Flush and release every resource."""
+
+    async def ping(self) -> None:
+        """Raise BusError unless the bus answers a metadata round trip."""
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the topics that do not exist yet."""
+
+    async def send(
+        self, records: Sequence[OutgoingRecord], *, atomic: bool
+    ) -> list[RecordPosition]:
+        """Append records; return once every one is acknowledged (atomic: all or none visible)."""
+
+    def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription:
+        """A new (not yet started) member of consumer group `group`."""
+
+
+class NamespacedBus:
+    """A bus whose topics carry a prefix (`staging.` -> `staging.aigov.lifecycle`).
+
+    Lets several environments (or test runs) share one Kafka cluster without
+    seeing each other's events; callers keep using the logical topic names.
+    """
+
+    def __init__(self, inner: Bus, prefix: str) -> None:
+        self._inner = inner
+        self.prefix = prefix
+        self.kind = inner.kind
+
+    def physical(self, topic: str) -> str:
+        """The real topic name for a logical one."""
+        return self.prefix + topic
+
+    async def start(self) -> None:
+        """Start the inner bus."""
+        await self._inner.start()
+
+    async def stop(self) -> None:
+        """Stop the inner bus."""
+        await self._inner.stop()
+
+    async def ping(self) -> None:
+        """Ping the inner bus."""
+        await self._inner.ping()
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the prefixed topics."""
+        await self._inner.ensure_topics([self.physical(t) for t in topics])
+
+    async def send(
+        self, records: Sequence[OutgoingRecord], *, atomic: bool
+    ) -> list[RecordPosition]:
+        """Send to the prefixed topics; positions name the logical topics."""
+        renamed = [
+            OutgoingRecord(self.physical(r.topic), r.key, r.value, r.headers) for r in records
+        ]
+        positions = await self._inner.send(renamed, atomic=atomic)
+        return [RecordPosition(self._logical(p.topic), p.partition, p.offset) for p in positions]
+
+    def _logical(self, topic: str) -> str:
+        return topic[len(self.prefix) :] if topic.startswith(self.prefix) else topic
+
+    def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription:
+        """Subscribe to the prefixed topics; records name the logical topics."""
+        inner = self._inner.subscribe(group=group, topics=[self.physical(t) for t in topics])
+        return _NamespacedSubscription(inner, self)
+
+
+class _NamespacedSubscription:
+    def __init__(self, inner: Subscription, bus: NamespacedBus) -> None:
+        self._inner = inner
+        self._bus = bus
+
+    async def start(self) -> None:
+        await self._inner.start()
+
+    async def poll(self, *, max_wait: float, max_records: int) -> list[IncomingRecord]:
+        records = await self._inner.poll(max_wait=max_wait, max_records=max_records)
+        return [
+            IncomingRecord(
+                self._bus._logical(r.topic),
+                r.partition,
+                r.offset,
+                r.key,
+                r.value,
+                r.headers,
+                r.timestamp_ms,
+            )
+            for r in records
+        ]
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        await self._inner.commit({(self._bus.physical(t), p): o for (t, p), o in offsets.items()})
+
+    async def seek(self, topic: str, partition: int, offset: int) -> None:
+        await self._inner.seek(self._bus.physical(topic), partition, offset)
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        lag = await self._inner.lag()
+        return {(self._bus._logical(t), p): v for (t, p), v in lag.items()}
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def create_bus(
+    kind: BusKind,
+    *,
+    kafka_bootstrap_servers: str = "127.0.0.1:9092",
+    embedded_path: str = ".local/embedded/bus.sqlite3",
+    client_id: str = "aigov",
+    partitions: int = 3,
+    topic_prefix: str = "",
+) -> Bus:
+    """The bus for a run mode: Kafka in production, the SQLite log in the embedded default."""
+    if kind == "kafka":
+        from aigov_events.kafka_bus import KafkaBus
+
+        bus: Bus = KafkaBus(kafka_bootstrap_servers, client_id=client_id, partitions=partitions)
+    elif kind == "embedded":
+        from aigov_events.embedded_bus import EmbeddedBus
+
+        bus = EmbeddedBus(embedded_path, partitions=partitions)
+    else:
+        raise ValueError(f"unknown bus kind {kind!r} (expected 'kafka' or 'embedded')")
+    return NamespacedBus(bus, topic_prefix) if topic_prefix else bus

@@ -1,0 +1,502 @@
+"""The bus contract, run against the real Kafka broker and the embedded SQLite log alike.
+
+Every test here takes the parametrised `bus` fixture, so both transports must pass
+the same suite: round trip, retries with exactly-once effects in PostgreSQL,
+redelivery after a crash, dead letters, per-key ordering over 3 partitions,
+consumer groups, aborted batches, trace propagation, graceful stop and lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from opentelemetry import trace
+from prometheus_client import REGISTRY
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from aigov_events.bus import Bus, BusError, NamespacedBus, OutgoingRecord, partition_for
+from aigov_events.catalog import SystemRetired
+from aigov_events.consumer import (
+    DLQ_ATTEMPTS,
+    DLQ_ERROR,
+    DLQ_ERROR_TYPE,
+    DLQ_GROUP,
+    DLQ_OFFSET,
+    DLQ_TOPIC,
+    ConsumerRunner,
+    Dispatcher,
+    PermanentError,
+    RetryPolicy,
+)
+from aigov_events.embedded_bus import EmbeddedBus
+from aigov_events.idempotency import idempotent, processed_events_table
+from aigov_events.kafka_bus import KafkaBus
+from aigov_events.message import DomainEvent, new_event
+from aigov_events.producer import Publisher, to_record
+from aigov_events.testing import capture_spans, read_records
+from aigov_events.topics import LIFECYCLE, dlq
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+FAST_RETRY = RetryPolicy(attempts=3, initial_backoff=0.01, max_backoff=0.05)
+
+
+def retired(system_id: str, reason: str = "retired in a test") -> DomainEvent[SystemRetired]:
+    """A small valid catalog event about `system_id`."""
+    return new_event(
+        SystemRetired(system_id=system_id, reason=reason), source="/tests/bus", actor="tester"
+    )
+
+
+def group_name() -> str:
+    """A consumer group no other test uses."""
+    return f"g-{uuid.uuid4().hex[:12]}"
+
+
+@pytest_asyncio.fixture(params=["kafka", "embedded"])
+async def bus(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Bus]:
+    """A started bus with fresh, test-private topics (a unique topic prefix)."""
+    inner: Bus
+    if request.param == "kafka":
+        stack = request.getfixturevalue("local_stack")
+        inner = KafkaBus(stack.kafka_bootstrap, client_id="aigov-tests")
+    else:
+        inner = EmbeddedBus(tmp_path / "bus.sqlite3")
+    namespaced = NamespacedBus(inner, f"t{uuid.uuid4().hex[:10]}.")
+    await namespaced.start()
+    await namespaced.ensure_topics([LIFECYCLE, dlq(LIFECYCLE)])
+    yield namespaced
+    await namespaced.stop()
+
+
+@dataclass
+class Store:
+    """A private PostgreSQL schema with the processed-events table and an `effects` table."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    processed: Table
+    effects: Table
+
+    async def count(self, table: Table) -> int:
+        async with self.sessionmaker() as session:
+            return int(
+                (await session.execute(select(func.count()).select_from(table))).scalar_one()
+            )
+
+
+@pytest_asyncio.fixture
+async def store(local_stack: Any) -> AsyncIterator[Store]:
+    """Tables in a throwaway schema of the real PostgreSQL server."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_async_engine(local_stack.postgres_url)
+    metadata = MetaData(schema=schema)
+    processed = processed_events_table(metadata)
+    effects = Table(
+        "effects",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(64), nullable=False),
+    )
+    async with engine.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        await conn.run_sync(metadata.create_all)
+    yield Store(async_sessionmaker(engine, expire_on_commit=False), processed, effects)
+    async with engine.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await engine.dispose()
+
+
+async def run_until(
+    runner: ConsumerRunner, done: Callable[[], bool], *, max_wait: float = 45.0
+) -> None:
+    """Run `runner` until `done()` holds, then stop it gracefully."""
+    task = asyncio.create_task(runner.run())
+    deadline = time.monotonic() + max_wait
+    try:
+        while not done():
+            if task.done():
+                task.result()
+                raise AssertionError("runner stopped before the condition held")
+            assert time.monotonic() < deadline, "condition not met in time"
+            await asyncio.sleep(0.02)
+    finally:
+        runner.stop()
+        await asyncio.wait_for(task, 30)
+
+
+def recorder(into: list[DomainEvent[Any]]) -> Callable[[DomainEvent[Any]], Awaitable[None]]:
+    """A handler that remembers every event it is given."""
+
+    async def handle(event: DomainEvent[Any]) -> None:
+        into.append(event)
+
+    return handle
+
+
+class TestRoundTrip:
+    async def test_published_event_is_consumed_unchanged(self, bus: Bus) -> None:
+        event = retired("support-summarizer")
+        position = await Publisher(bus).publish(event)
+        assert position.topic == LIFECYCLE
+        assert position.partition == partition_for(b"support-summarizer", 3)
+
+        received: list[DomainEvent[Any]] = []
+        runner = ConsumerRunner(
+            bus, group=group_name(), topics=[LIFECYCLE], handler=recorder(received)
+        )
+        await run_until(runner, lambda: len(received) >= 1)
+
+        [got] = received
+        assert got.envelope == event.envelope
+        assert got.payload == event.payload
+        assert got.actor == "tester"
+
+
+class TestRetriesAndIdempotency:
+    async def test_handler_failing_once_is_retried_and_applied_exactly_once(
+        self, bus: Bus, store: Store
+    ) -> None:
+        attempts = 0
+
+        async def flaky(event: DomainEvent[Any], *, session: AsyncSession) -> None:
+            nonlocal attempts
+            attempts += 1
+            await session.execute(store.effects.insert().values(event_id=event.id))
+            if attempts == 1:
+                raise ConnectionError("transient: database connection dropped")
+
+        handler = idempotent(
+            flaky, sessionmaker=store.sessionmaker, table=store.processed, consumer="c1"
+        )
+        await Publisher(bus).publish(retired("sys-retry"))
+        runner = ConsumerRunner(
+            bus, group=group_name(), topics=[LIFECYCLE], handler=handler, retry=FAST_RETRY
+        )
+        await run_until(runner, lambda: attempts >= 2)
+
+        assert attempts == 2
+        assert await store.count(store.effects) == 1
+        assert await store.count(store.processed) == 1
+
+    async def test_consumer_killed_before_commit_gets_the_event_again_without_a_second_write(
+        self, bus: Bus, store: Store
+    ) -> None:
+        group = group_name()
+        effects_written = asyncio.Event()
+
+        async def write(event: DomainEvent[Any], *, session: AsyncSession) -> None:
+            await session.execute(store.effects.insert().values(event_id=event.id))
+
+        apply = idempotent(
+            write, sessionmaker=store.sessionmaker, table=store.processed, consumer=group
+        )
+
+        async def apply_then_hang(event: DomainEvent[Any]) -> None:
+            await apply(event)  # the DB transaction commits here...
+            effects_written.set()
+            await asyncio.Event().wait()  # ...and the process dies before the offset commit
+
+        await Publisher(bus).publish(retired("sys-crash"))
+        first = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], handler=apply_then_hang)
+        task = asyncio.create_task(first.run())
+        await asyncio.wait_for(effects_written.wait(), 45)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+        duplicates_before = (
+            REGISTRY.get_sample_value("aigov_events_duplicates_skipped_total", {"consumer": group})
+            or 0.0
+        )
+        redelivered: list[DomainEvent[Any]] = []
+
+        async def count_then_apply(event: DomainEvent[Any]) -> None:
+            redelivered.append(event)
+            await apply(event)
+
+        second = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], handler=count_then_apply)
+        await run_until(second, lambda: len(redelivered) >= 1)
+
+        assert len(redelivered) == 1
+        assert await store.count(store.effects) == 1
+        assert (
+            REGISTRY.get_sample_value("aigov_events_duplicates_skipped_total", {"consumer": group})
+            == duplicates_before + 1
+        )
+
+
+class TestDeadLetters:
+    async def test_poison_records_go_to_the_dlq_with_their_error_and_origin(self, bus: Bus) -> None:
+        publisher = Publisher(bus)
+        binary_headers = [
+            ("ce_specversion", b"1.0"),
+            ("ce_id", b"poison-1"),
+            ("ce_source", b"/tests"),
+            ("ce_type", b"io.aigov.system.retired.v1"),
+            ("content-type", b"application/json"),
+        ]
+        undecodable = OutgoingRecord(LIFECYCLE, b"sys-poison", b"{not json", binary_headers)
+        unknown_type = to_record(retired("sys-poison"))
+        unknown_type.headers[:] = [
+            (n, b"io.aigov.nothing.happened.v9" if n == "ce_type" else v)
+            for n, v in unknown_type.headers
+        ]
+        invalid_payload = OutgoingRecord(
+            LIFECYCLE,
+            b"sys-poison",
+            b'{"system_id": "sys-poison", "reason": ""}',
+            [*binary_headers[:1], ("ce_id", b"poison-3"), *binary_headers[2:], ("ce_actor", b"t")],
+        )
+        await publisher.send_records([undecodable])
+        await publisher.send_records([unknown_type])
+        await publisher.send_records([invalid_payload])
+        always_fails = retired("sys-poison", reason="handler always fails")
+        refused = retired("sys-poison", reason="handler refuses")
+        healthy = retired("sys-poison", reason="healthy")
+        for event in (always_fails, refused, healthy):
+            await publisher.publish(event)
+
+        handled: list[str] = []
+
+        async def handle(event: DomainEvent[Any]) -> None:
+            if event.id == always_fails.id:
+                raise RuntimeError("boom: the handler keeps failing")
+            if event.id == refused.id:
+                raise PermanentError("refused: this can never succeed")
+            handled.append(event.id)
+
+        group = group_name()
+        runner = ConsumerRunner(
+            bus, group=group, topics=[LIFECYCLE], handler=handle, retry=FAST_RETRY
+        )
+        await run_until(runner, lambda: healthy.id in handled)
+
+        letters = await read_records(bus, [dlq(LIFECYCLE)], count=5)
+        assert len(letters) == 5
+        by_offset = {int(dict(r.headers)[DLQ_OFFSET]): r for r in letters}
+        assert sorted(by_offset) == [0, 1, 2, 3, 4]
+        headers = {offset: dict(r.headers) for offset, r in by_offset.items()}
+        assert b"not valid JSON" in headers[0][DLQ_ERROR]
+        assert b"unknown event type" in headers[1][DLQ_ERROR]
+        assert b"reason" in headers[2][DLQ_ERROR]
+        assert headers[3][DLQ_ERROR] == b"boom: the handler keeps failing"
+        assert headers[3][DLQ_ERROR_TYPE] == b"RuntimeError"
+        assert headers[3][DLQ_ATTEMPTS] == str(FAST_RETRY.attempts).encode()
+        assert headers[4][DLQ_ERROR_TYPE] == b"PermanentError"
+        assert headers[4][DLQ_ATTEMPTS] == b"1"
+        for h in headers.values():
+            assert h[DLQ_TOPIC] == LIFECYCLE.encode()
+            assert h[DLQ_GROUP] == group.encode()
+        # The original record travels unchanged: key, value and its CloudEvents headers.
+        assert by_offset[0].value == b"{not json"
+        assert by_offset[0].key == b"sys-poison"
+        assert headers[0]["ce_id"] == b"poison-1"
+        assert by_offset[3].value == always_fails.envelope.data_bytes()
+        assert handled == [healthy.id]
+
+
+class TestOrderingAndGroups:
+    async def test_per_key_order_holds_across_three_partitions(self, bus: Bus) -> None:
+        systems = [f"sys-{i}" for i in range(9)]
+        rounds = 15
+        publisher = Publisher(bus)
+        partitions = set()
+        for n in range(rounds):
+            positions = await publisher.publish_batch(
+                [retired(s, reason=f"step {n}") for s in systems]
+            )
+            partitions |= {p.partition for p in positions}
+        assert partitions == {0, 1, 2}
+
+        seen: list[DomainEvent[Any]] = []
+        runner = ConsumerRunner(bus, group=group_name(), topics=[LIFECYCLE], handler=recorder(seen))
+        await run_until(runner, lambda: len(seen) >= rounds * len(systems))
+
+        for system in systems:
+            steps = [int(e.payload.reason.split()[1]) for e in seen if e.system_id == system]
+            assert steps == list(range(rounds)), system
+
+    async def test_group_members_share_partitions_and_miss_nothing(self, bus: Bus) -> None:
+        systems = [f"member-{i}" for i in range(12)]
+        events = [retired(s) for s in systems]
+        await Publisher(bus).publish_batch(events)
+
+        group = group_name()
+        seen_by: dict[str, list[DomainEvent[Any]]] = {"a": [], "b": []}
+        a = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], handler=recorder(seen_by["a"]))
+        b = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], handler=recorder(seen_by["b"]))
+        task_b = asyncio.create_task(b.run())
+        try:
+            await run_until(
+                a, lambda: {e.id for e in seen_by["a"] + seen_by["b"]} >= {e.id for e in events}
+            )
+        finally:
+            b.stop()
+            await asyncio.wait_for(task_b, 30)
+        assert {e.id for e in seen_by["a"] + seen_by["b"]} == {e.id for e in events}
+
+
+class TestAtomicBatches:
+    async def test_aborted_batch_is_invisible_and_later_batches_are_read(self, bus: Bus) -> None:
+        doomed = [
+            retired("sys-atomic", reason="doomed 1"),
+            retired("sys-atomic", reason="doomed 2"),
+        ]
+        oversized = OutgoingRecord(LIFECYCLE, b"sys-atomic", b"x" * (2 * 1024 * 1024))
+        with pytest.raises(BusError):
+            await bus.send([*(to_record(e) for e in doomed), oversized], atomic=True)
+
+        kept = [retired("sys-atomic", reason="kept 1"), retired("sys-atomic", reason="kept 2")]
+        await Publisher(bus).publish_batch(kept)
+
+        seen: list[DomainEvent[Any]] = []
+        runner = ConsumerRunner(bus, group=group_name(), topics=[LIFECYCLE], handler=recorder(seen))
+        await run_until(runner, lambda: len(seen) >= 2)
+        await asyncio.sleep(0.5)  # anything doomed would have been delivered by now, in order
+        assert [e.id for e in seen] == [e.id for e in kept]
+
+
+class TestTracing:
+    async def test_trace_context_survives_the_hop(self, bus: Bus) -> None:
+        exporter = capture_spans()
+        tracer = trace.get_tracer("tests")
+        event = retired("sys-traced")
+        with tracer.start_as_current_span("POST /v1/events") as request_span:
+            await Publisher(bus).publish(event)
+        request_ctx = request_span.get_span_context()
+
+        handled_in: list[trace.SpanContext] = []
+
+        async def handle(_: DomainEvent[Any]) -> None:
+            handled_in.append(trace.get_current_span().get_span_context())
+
+        runner = ConsumerRunner(bus, group=group_name(), topics=[LIFECYCLE], handler=handle)
+        await run_until(runner, lambda: len(handled_in) >= 1)
+
+        assert handled_in[0].trace_id == request_ctx.trace_id
+        spans = [
+            s for s in exporter.get_finished_spans() if s.context.trace_id == request_ctx.trace_id
+        ]
+        producer = next(s for s in spans if s.name == f"send {LIFECYCLE}")
+        consumer = next(s for s in spans if s.name == f"process {LIFECYCLE}")
+        assert producer.parent is not None
+        assert producer.parent.span_id == request_ctx.span_id
+        assert consumer.parent is not None
+        assert consumer.parent.span_id == producer.context.span_id
+        assert consumer.attributes is not None
+        assert consumer.attributes["messaging.message.id"] == event.id
+
+
+class TestGracefulStopAndLag:
+    async def test_stop_finishes_the_batch_and_commits(self, bus: Bus) -> None:
+        events = [retired("sys-stop", reason=f"n {i}") for i in range(20)]
+        await Publisher(bus).publish_batch(events)
+        group = group_name()
+        seen: list[DomainEvent[Any]] = []
+        runner = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], handler=recorder(seen))
+
+        async def stop_after_five(event: DomainEvent[Any]) -> None:
+            seen.append(event)
+            if len(seen) == 5:
+                runner.stop()
+            await asyncio.sleep(0.005)
+
+        runner._handler = stop_after_five
+        await asyncio.wait_for(runner.run(), 45)
+        first_run = len(seen)
+        assert first_run >= 5
+
+        rest = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], handler=recorder(seen))
+        await run_until(rest, lambda: len(seen) >= len(events))
+        await asyncio.sleep(0.3)
+        assert [e.id for e in seen] == [e.id for e in events]  # each exactly once, in order
+
+    async def test_lag_is_measured_and_exported(self, bus: Bus) -> None:
+        publisher = Publisher(bus)
+        for _ in range(5):
+            # One by one: a transactional batch would add a commit marker to the log, which
+            # Kafka (rightly) counts in the end offset.
+            await publisher.publish(retired("sys-lag"))
+        partition = partition_for(b"sys-lag", 3)
+        group = group_name()
+        subscription = bus.subscribe(group=group, topics=[LIFECYCLE])
+        await subscription.start()
+        try:
+            records: list[Any] = []
+            deadline = time.monotonic() + 30
+            while len(records) < 5 and time.monotonic() < deadline:
+                records += await subscription.poll(max_wait=0.5, max_records=100)
+            await subscription.commit({(LIFECYCLE, partition): records[1].offset + 1})
+            lag = await subscription.lag()
+        finally:
+            await subscription.close()
+        assert lag[(LIFECYCLE, partition)] == 3
+
+        seen: list[DomainEvent[Any]] = []
+        runner = ConsumerRunner(
+            bus, group=group, topics=[LIFECYCLE], handler=recorder(seen), lag_interval=0.0
+        )
+        labels = {"group": group, "topic": LIFECYCLE, "partition": str(partition)}
+        await run_until(
+            runner,
+            lambda: len(seen) >= 3 and REGISTRY.get_sample_value("aigov_consumer_lag", labels) == 0,
+        )
+        assert len(seen) == 3
+
+
+class TestDispatcher:
+    async def test_events_without_a_handler_are_committed_and_skipped(self, bus: Bus) -> None:
+        from aigov_events.catalog import AlertRaised
+
+        dispatcher = Dispatcher()
+        seen: list[DomainEvent[SystemRetired]] = []
+
+        async def on_retired(event: DomainEvent[SystemRetired]) -> None:
+            seen.append(event)
+
+        dispatcher.register(SystemRetired, on_retired)
+        assert dispatcher.handles(SystemRetired.event_type)
+        assert not dispatcher.handles(AlertRaised.event_type)
+        with pytest.raises(ValueError, match="already registered"):
+            dispatcher.register(SystemRetired, on_retired)
+
+        await Publisher(bus).publish(retired("sys-dispatch"))
+        runner = ConsumerRunner(bus, group=group_name(), topics=[LIFECYCLE], handler=dispatcher)
+        await run_until(runner, lambda: len(seen) == 1)
+        assert seen[0].payload.system_id == "sys-dispatch"
+
+
+class TestEmbeddedDurability:
+    async def test_accepted_events_and_offsets_survive_a_restart(self, tmp_path: Path) -> None:
+        embedded_path = tmp_path / "restart.sqlite3"
+        bus = EmbeddedBus(embedded_path)
+        await bus.start()
+        await bus.ensure_topics([LIFECYCLE, dlq(LIFECYCLE)])
+        events = [retired("sys-durable", reason=f"n {i}") for i in range(3)]
+        await Publisher(bus).publish_batch(events)
+        await bus.stop()
+
+        group = group_name()
+        for expected in (events, []):
+            reopened = EmbeddedBus(embedded_path)
+            await reopened.start()
+            seen: list[DomainEvent[Any]] = []
+            runner = ConsumerRunner(
+                reopened, group=group, topics=[LIFECYCLE], handler=recorder(seen)
+            )
+            task = asyncio.create_task(runner.run())
+            await runner.wait_started()
+            await asyncio.sleep(1.0)
+            runner.stop()
+            await task
+            await reopened.stop()
+            assert [e.id for e in seen] == [e.id for e in expected]
