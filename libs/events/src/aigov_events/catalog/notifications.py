@@ -1,0 +1,137 @@
+"""Notification and escalation events (`aigov.notifications`), written by the monitoring router."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from aigov_events.catalog.base import EventPayload
+from aigov_events.catalog.enums import Channel
+from aigov_events.catalog.primitives import Identifier, Name, Slug, Text, Timestamp
+from aigov_events.topics import NOTIFICATIONS
+
+
+class _Notification(EventPayload):
+    """Common fields of a delivery attempt of one notification."""
+
+    notification_id: Identifier
+    """Id of the notification; the same across its retries."""
+    route: Name
+    """Routing-tree route that matched."""
+    receiver: Name
+    """Receiver the route delivers to (a team's Slack channel, a PagerDuty service, ...)."""
+    channel: Channel
+    alert_fingerprints: Annotated[list[Identifier], Field(max_length=500)] = Field(
+        default_factory=list
+    )
+    """Alerts grouped into this notification."""
+    incident_id: Identifier | None = None
+    """Incident the notification is about, if any."""
+    attempt: Annotated[int, Field(ge=1, le=100)]
+    """Delivery attempt number, 1 for the first try."""
+
+
+class NotificationSent(_Notification):
+    """A notification was delivered to its receiver."""
+
+    event_type = "io.aigov.notification.sent.v1"
+    topic = NOTIFICATIONS
+    example: ClassVar[Mapping[str, Any]] = {
+        "system_id": "support-summarizer",
+        "notification_id": "n-7c1d0e5a",
+        "route": "support-ml/warning",
+        "receiver": "slack-support-ml",
+        "channel": "slack",
+        "alert_fingerprints": ["3f2a9c1d7e6b5a40"],
+        "attempt": 1,
+    }
+
+
+class NotificationFailed(_Notification):
+    """A delivery attempt of a notification failed; it may be retried."""
+
+    event_type = "io.aigov.notification.failed.v1"
+    topic = NOTIFICATIONS
+    example: ClassVar[Mapping[str, Any]] = {
+        "system_id": "support-summarizer",
+        "notification_id": "n-9e4f2b11",
+        "route": "support-ml/critical",
+        "receiver": "pagerduty-support-ml",
+        "channel": "pagerduty",
+        "incident_id": "INC-2026-0142",
+        "attempt": 3,
+        "error": "HTTP 503 from events.pagerduty.com",
+        "retryable": True,
+        "next_attempt_at": "2026-11-20T09:50:00Z",
+    }
+
+    error: Text
+    retryable: bool
+    """False once retries are exhausted or the error is permanent."""
+    next_attempt_at: Timestamp | None = Field(default=None, validate_default=True)
+    """When the next attempt is scheduled; present iff retryable."""
+
+    @field_validator("next_attempt_at")
+    @classmethod
+    def _scheduled_iff_retryable(
+        cls, next_attempt_at: datetime | None, info: ValidationInfo
+    ) -> datetime | None:
+        retryable = info.data.get("retryable")
+        if retryable is True and next_attempt_at is None:
+            raise ValueError("required when retryable")
+        if retryable is False and next_attempt_at is not None:
+            raise ValueError("only allowed when retryable")
+        return next_attempt_at
+
+
+class IncidentEscalated(EventPayload):
+    """An incident was escalated to the next level because an SLA ran out."""
+
+    event_type = "io.aigov.incident.escalated.v1"
+    topic = NOTIFICATIONS
+    example: ClassVar[Mapping[str, Any]] = {
+        "system_id": "support-summarizer",
+        "incident_id": "INC-2026-0142",
+        "level": 2,
+        "to": "support-ml-engineering-manager",
+        "reason": "Not acknowledged within 15 minutes.",
+    }
+
+    incident_id: Identifier
+    level: Annotated[int, Field(ge=1, le=10)]
+    """Escalation level reached (1 is the first escalation beyond on-call)."""
+    to: Name
+    """Receiver the incident escalated to."""
+    reason: Text | None = None
+
+
+class SlaBreached(EventPayload):
+    """An incident missed an SLA deadline (acknowledge, contain, resolve, ...)."""
+
+    event_type = "io.aigov.sla.breached.v1"
+    topic = NOTIFICATIONS
+    example: ClassVar[Mapping[str, Any]] = {
+        "system_id": "support-summarizer",
+        "incident_id": "INC-2026-0142",
+        "sla": "acknowledge",
+        "due_at": "2026-11-20T09:57:00Z",
+        "breached_at": "2026-11-20T09:57:00Z",
+    }
+
+    incident_id: Identifier
+    sla: Slug
+    """Name of the SLA (`acknowledge`, `resolve`)."""
+    due_at: Timestamp
+    breached_at: Timestamp
+    """When the breach was detected (at or after `due_at`)."""
+
+    @field_validator("breached_at")
+    @classmethod
+    def _not_before_due(cls, breached_at: datetime, info: ValidationInfo) -> datetime:
+        due_at = info.data.get("due_at")
+        if isinstance(due_at, datetime) and breached_at < due_at:
+            raise ValueError("breached_at is before due_at")
+        return breached_at
