@@ -1,1 +1,5 @@
 """aigov evidence service."""
+
+from importlib.metadata import version
+
+__version__ = version("aigov-evidence")

@@ -1,1 +1,5 @@
 """aigov intake service."""
+
+from importlib.metadata import version
+
+__version__ = version("aigov-intake")

@@ -1,1 +1,5 @@
 """aigov tiering service."""
+
+from importlib.metadata import version
+
+__version__ = version("aigov-tiering")

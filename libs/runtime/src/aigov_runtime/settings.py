@@ -1,0 +1,256 @@
+"""Settings every aigov service shares, read from `AIGOV_*` environment variables.
+
+Auth tokens (`AIGOV_AUTH_TOKENS`, or a file named by `AIGOV_AUTH_TOKENS_FILE`) are a JSON (or
+YAML) mapping from token to principal and roles:
+
+    AIGOV_AUTH_TOKENS='{"<token>": {"principal": "ci-bot", "roles": ["publisher"]}}'
+
+In `env=dev` with no tokens configured, the documented `DEV_TOKENS` set is used (and a warning is
+logged once). In `env=prod` tokens are required and weak or placeholder tokens are rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from aigov_runtime.auth import Principal, Role
+
+__all__ = [
+    "DEV_TOKENS",
+    "MIN_PROD_TOKEN_LENGTH",
+    "Port",
+    "ServiceSettings",
+    "TokenGrant",
+]
+
+logger = logging.getLogger(__name__)
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+"""A TCP port; service subclasses redeclare `http_port: Port = <their default>`."""
+
+MIN_PROD_TOKEN_LENGTH = 16
+"""Shortest token accepted in prod; `secrets.token_urlsafe(32)` (43 chars) is what we recommend."""
+
+# 5 MiB of payload (the largest artifact/evidence body we accept) plus room for the envelope.
+_DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024 + 64 * 1024
+
+_PLACEHOLDER_MARKERS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "please-change",
+    "placeholder",
+    "example",
+    "replace-me",
+)
+
+
+class TokenGrant(BaseModel):
+    """One entry of the token mapping: who the token authenticates as, and with which roles."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    principal: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
+    roles: frozenset[Role] = Field(min_length=1)
+
+
+DEV_TOKENS: dict[str, TokenGrant] = {
+    f"dev-{role.value}-token-please-change": TokenGrant(
+        principal=f"dev-{role.value}", roles=frozenset({role})
+    )
+    for role in Role
+}
+"""Tokens used only when env=dev and none are configured: `dev-<role>-token-please-change` for
+each role (e.g. `dev-admin-token-please-change` → principal `dev-admin`, role admin). They are
+public knowledge, hence refused in prod."""
+
+_dev_warning_lock = threading.Lock()
+_dev_warning_logged = False
+
+
+def _warn_dev_tokens_once() -> None:
+    global _dev_warning_logged
+    with _dev_warning_lock:
+        if _dev_warning_logged:
+            return
+        _dev_warning_logged = True
+    logger.warning(
+        "no auth tokens configured: using the public dev token set (dev-<role>-token-please-change); "
+        "set AIGOV_AUTH_TOKENS or AIGOV_AUTH_TOKENS_FILE, and never run env=dev in production",
+        extra={"dev_principals": sorted(grant.principal for grant in DEV_TOKENS.values())},
+    )
+
+
+def _weakness(token: str) -> str | None:
+    """Why `token` is unfit for production, or None. Never includes the token itself."""
+    if len(token) < MIN_PROD_TOKEN_LENGTH:
+        return f"shorter than {MIN_PROD_TOKEN_LENGTH} characters"
+    if token in DEV_TOKENS:
+        return "is one of the public dev tokens"
+    lowered = token.lower()
+    if any(marker in lowered for marker in _PLACEHOLDER_MARKERS):
+        return "looks like a placeholder"
+    if len(set(token)) < 8:
+        return "has fewer than 8 distinct characters"
+    return None
+
+
+def _load_document(text: str, *, origin: str) -> Any:
+    # JSON first (the env var format); YAML for mounted files written by hand.
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        # Parser errors quote the offending line, i.e. possibly a token: say nothing more.
+        raise ValueError(f"{origin} is neither valid JSON nor YAML") from None
+
+
+def _parse_token_document(text: str, *, origin: str) -> dict[str, TokenGrant]:
+    raw = _load_document(text, origin=origin)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{origin} must be a mapping of token -> {{principal, roles}}")
+    grants: dict[str, TokenGrant] = {}
+    for index, (token, grant) in enumerate(raw.items(), start=1):
+        # Entries are named by position, never by token, so errors cannot leak secrets.
+        if not isinstance(token, str) or not token or token != token.strip():
+            raise ValueError(f"{origin}: entry #{index}: token must be a non-empty string")
+        try:
+            grants[token] = TokenGrant.model_validate(grant)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: {err['msg']}"
+                for err in exc.errors(include_input=False)
+            )
+            raise ValueError(f"{origin}: entry #{index}: {problems}") from None
+    return grants
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by every service; each service subclasses it to set its default port."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AIGOV_",
+        extra="ignore",
+        # Validation errors would otherwise echo raw input, which may include tokens.
+        hide_input_in_errors=True,
+        validate_default=True,
+    )
+
+    env: Literal["dev", "prod"] = "dev"
+    http_host: str = "127.0.0.1"
+    http_port: Port = 8080
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    bus: Literal["kafka", "embedded"] = "kafka"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # repr=False: a URL may carry a password and settings objects end up in logs and tracebacks.
+    database_url: str = Field(
+        default="postgresql+asyncpg://aigov@127.0.0.1:55432/aigov", min_length=1, repr=False
+    )
+    embedded_bus_path: Path = Path(".local/embedded/bus.sqlite3")
+    # Prefix for every topic name, so environments (or test runs) can share one Kafka cluster.
+    topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    topic_partitions: int = Field(default=3, ge=1, le=1000)
+    max_request_bytes: int = Field(default=_DEFAULT_MAX_REQUEST_BYTES, ge=1)
+    auth_tokens: SecretStr | None = None
+    auth_tokens_file: Path | None = None
+    metrics_public: bool = False
+    readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    shutdown_timeout_seconds: int = Field(default=25, ge=0)
+
+    _principals: dict[str, Principal] = PrivateAttr(default_factory=dict)
+    _dev_tokens: bool = PrivateAttr(default=False)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _resolve_tokens(self) -> Self:
+        if self.auth_tokens is not None and self.auth_tokens_file is not None:
+            raise ValueError("set AIGOV_AUTH_TOKENS or AIGOV_AUTH_TOKENS_FILE, not both")
+        grants: dict[str, TokenGrant] = {}
+        if self.auth_tokens is not None:
+            grants = _parse_token_document(
+                self.auth_tokens.get_secret_value(), origin="AIGOV_AUTH_TOKENS"
+            )
+        elif self.auth_tokens_file is not None:
+            try:
+                text = self.auth_tokens_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ValueError(
+                    f"AIGOV_AUTH_TOKENS_FILE {str(self.auth_tokens_file)!r} is unreadable: {exc.strerror}"
+                ) from None
+            grants = _parse_token_document(text, origin="AIGOV_AUTH_TOKENS_FILE")
+
+        self._dev_tokens = False
+        if self.env == "prod":
+            if not grants:
+                raise ValueError(
+                    "env=prod requires auth tokens (AIGOV_AUTH_TOKENS or AIGOV_AUTH_TOKENS_FILE)"
+                )
+            for index, (token, grant) in enumerate(grants.items(), start=1):
+                if (reason := _weakness(token)) is not None:
+                    raise ValueError(
+                        f"weak auth token #{index} (principal {grant.principal!r}) {reason}; "
+                        "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                    )
+        elif not grants:
+            grants = dict(DEV_TOKENS)
+            self._dev_tokens = True
+
+        self._principals = {
+            token: Principal(name=grant.principal, roles=grant.roles)
+            for token, grant in grants.items()
+        }
+        return self
+
+    @property
+    def uses_dev_tokens(self) -> bool:
+        """True when the public dev token set is in effect (env=dev, no tokens configured)."""
+        return self._dev_tokens
+
+    def principals_by_token(self) -> dict[str, Principal]:
+        """Token → principal for the configured tokens (the dev set in dev when none is set)."""
+        if self._dev_tokens:
+            _warn_dev_tokens_once()
+        return dict(self._principals)
+
+    def redacted_dump(self) -> dict[str, Any]:
+        """The settings as plain JSON-able values with secrets masked, for startup logs."""
+        data = self.model_dump(mode="json", exclude={"auth_tokens", "database_url"})
+        data["auth_tokens"] = "**********" if self.auth_tokens is not None else None
+        data["auth_principals"] = sorted({p.name for p in self._principals.values()})
+        data["database_url"] = _mask_url_password(self.database_url)
+        return data
+
+
+def _mask_url_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"

@@ -1,0 +1,73 @@
+"""Each service on the real broker and database: ready when both answer, not ready otherwise."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+import aigov_evidence.app
+import aigov_intake.app
+import aigov_monitoring_router.app
+import aigov_tiering.app
+from aigov_events.kafka_bus import KafkaBus
+from aigov_events.topics import ALL_TOPICS
+from aigov_runtime.settings import ServiceSettings
+from aigov_runtime.testing import app_client
+
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
+
+APPS: dict[str, Callable[[Any], FastAPI]] = {
+    "intake": aigov_intake.app.create_app,
+    "tiering": aigov_tiering.app.create_app,
+    "evidence": aigov_evidence.app.create_app,
+    "monitoring-router": aigov_monitoring_router.app.create_app,
+}
+
+
+def settings(local_stack: Any, **overrides: Any) -> ServiceSettings:
+    """Settings pointing at the local Kafka and PostgreSQL, with test-private topic names."""
+    values: dict[str, Any] = {
+        "database_url": local_stack.postgres_url,
+        "bus": "kafka",
+        "kafka_bootstrap_servers": local_stack.kafka_bootstrap,
+        "topic_prefix": f"t{uuid.uuid4().hex[:10]}.",
+    }
+    values.update(overrides)
+    return ServiceSettings(**values)
+
+
+@pytest.mark.parametrize("service", list(APPS))
+class TestReadiness:
+    async def test_ready_on_real_kafka_and_postgres_and_topics_exist(
+        self, service: str, local_stack: Any
+    ) -> None:
+        config = settings(local_stack)
+        async with app_client(APPS[service](config)) as client:
+            ready = await client.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        checks = ready.json()["checks"]
+        assert checks["database"]["status"] == "ok"
+        assert checks["broker"]["status"] == "ok"
+
+        admin = KafkaBus(local_stack.kafka_bootstrap)
+        await admin.start()
+        try:
+            existing = set(await admin._require_admin().list_topics())
+        finally:
+            await admin.stop()
+        assert {config.topic_prefix + t for t in ALL_TOPICS} <= existing
+
+    async def test_not_ready_when_the_database_is_unreachable(
+        self, service: str, local_stack: Any
+    ) -> None:
+        config = settings(local_stack, database_url="postgresql+asyncpg://aigov@127.0.0.1:9/aigov")
+        async with app_client(APPS[service](config)) as client:
+            ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        checks = ready.json()["checks"]
+        assert checks["database"]["status"] == "fail"
+        assert checks["broker"]["status"] == "ok"
