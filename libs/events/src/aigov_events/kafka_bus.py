@@ -127,6 +127,13 @@ class KafkaBus:
             if code not in (0, _TOPIC_ALREADY_EXISTS):
                 message = rest[0] if rest else ""
                 raise BusError(f"cannot create topic {topic}: error {code} {message}")
+        # CreateTopics returns before every broker's metadata cache knows the topics;
+        # wait until they are visible so the first send or subscribe does not race them.
+        deadline = asyncio.get_running_loop().time() + self._request_timeout_ms / 1000
+        while not set(missing) <= set(await admin.list_topics()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise BusError(f"created topics {missing} did not appear in the cluster metadata")
+            await asyncio.sleep(0.1)
         log.info("created topics", extra={"topics": missing, "partitions": self._partitions})
 
     async def _producer_for_batch(self) -> AIOKafkaProducer:
