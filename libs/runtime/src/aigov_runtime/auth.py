@@ -72,8 +72,24 @@ class Principal:
         return any(self.has_role(role) for role in roles)
 
 
+HASHED_TOKEN_PREFIX = "sha256:"
+"""A token entry `sha256:<64 hex>` is the digest of the token, so files never hold plaintext."""
+
+
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def _entry_digest(token: str) -> bytes:
+    """The digest a configured entry stands for: given as `sha256:<hex>`, or hashed here."""
+    if token.startswith(HASHED_TOKEN_PREFIX):
+        hex_digest = token[len(HASHED_TOKEN_PREFIX) :]
+        if len(hex_digest) == 64:
+            try:
+                return bytes.fromhex(hex_digest)
+            except ValueError:
+                pass
+    return _digest(token)
 
 
 class TokenRegistry:
@@ -88,7 +104,7 @@ class TokenRegistry:
 
     def __init__(self, principals_by_token: Mapping[str, Principal]) -> None:
         self._entries: tuple[tuple[bytes, Principal], ...] = tuple(
-            (_digest(token), principal) for token, principal in principals_by_token.items()
+            (_entry_digest(token), principal) for token, principal in principals_by_token.items()
         )
 
     def __len__(self) -> int:

@@ -50,9 +50,17 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
-    """An async engine for `url`; SQLite gets its directory created and WAL mode enabled."""
+def create_engine(url: str | URL, *, schema: str | None = None, **options: Any) -> AsyncEngine:
+    """An async engine for `url`; SQLite gets its directory created and WAL mode enabled.
+
+    `schema` is the service's own PostgreSQL schema: every connection's `search_path` is set
+    to it, so a service's tables (and its Alembic version table) never meet another
+    service's, even in one database. SQLite files are per service already and ignore it.
+    """
     parsed = make_url(url)
+    if schema is not None and parsed.get_backend_name() == "postgresql":
+        connect_args = options.setdefault("connect_args", {})
+        connect_args.setdefault("server_settings", {})["search_path"] = schema
     if parsed.get_backend_name() == "sqlite":
         if (path := _sqlite_file(parsed)) is not None:
             path.parent.mkdir(parents=True, exist_ok=True)

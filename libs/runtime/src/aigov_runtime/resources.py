@@ -6,9 +6,11 @@ run mode (Kafka + PostgreSQL, or the embedded bus + SQLite).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import TypedDict
 
 from fastapi import FastAPI
@@ -19,6 +21,7 @@ from aigov_events.producer import Publisher
 from aigov_events.topics import ALL_TOPICS
 from aigov_runtime.database import create_engine, create_sessionmaker, database_check
 from aigov_runtime.health import ReadinessCheck, ReadinessChecks
+from aigov_runtime.migrations import upgrade_to_head
 from aigov_runtime.settings import ServiceSettings
 
 __all__ = ["ServiceResources", "bus_check", "open_bus", "service_lifespan", "standard_readiness"]
@@ -65,13 +68,22 @@ def standard_readiness(resources: ServiceResources) -> ReadinessChecks:
 
 
 def service_lifespan(
-    settings: ServiceSettings, *, client_id: str
+    settings: ServiceSettings,
+    *,
+    client_id: str,
+    schema: str | None = None,
+    migrations: Path | None = None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[ServiceResources]]:
-    """A lifespan that opens the engine and the bus (creating the aigov topics) and closes both."""
+    """A lifespan that migrates the service's schema, opens the engine and the bus, closes both."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[ServiceResources]:
-        engine = create_engine(settings.database_url)
+        if migrations is not None and settings.migrate_on_start:
+            await asyncio.to_thread(
+                upgrade_to_head, migrations, database_url=settings.database_url, schema=schema
+            )
+            logger.info("database migrated", extra={"schema": schema})
+        engine = create_engine(settings.database_url, schema=schema)
         bus = open_bus(settings, client_id=client_id)
         try:
             await bus.start()

@@ -149,6 +149,26 @@ def _parse_token_document(text: str, *, origin: str) -> dict[str, TokenGrant]:
     return grants
 
 
+def _parse_dev_tokens(text: str) -> dict[str, TokenGrant]:
+    """`role=token,...` -> one principal per role, named after it (AIGOV_DEV_TOKENS)."""
+    grants: dict[str, TokenGrant] = {}
+    for index, item in enumerate((part.strip() for part in text.split(",")), start=1):
+        if not item:
+            continue
+        role_name, sep, token = item.partition("=")
+        try:
+            role = Role(role_name.strip())
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise ValueError(
+                f"AIGOV_DEV_TOKENS entry #{index}: unknown role (expected one of {known})"
+            ) from None
+        if not sep or not token.strip():
+            raise ValueError(f"AIGOV_DEV_TOKENS entry #{index}: expected role=token")
+        grants[token.strip()] = TokenGrant(principal=role.value, roles=frozenset({role}))
+    return grants
+
+
 class ServiceSettings(BaseSettings):
     """Settings shared by every service; each service subclasses it to set its default port."""
 
@@ -174,9 +194,16 @@ class ServiceSettings(BaseSettings):
     # Prefix for every topic name, so environments (or test runs) can share one Kafka cluster.
     topic_prefix: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
     topic_partitions: int = Field(default=3, ge=1, le=1000)
+    # Apply the service's Alembic migrations at startup (off when a deploy job runs them).
+    migrate_on_start: bool = True
+    # Per-principal request rate limit (token bucket): sustained rate and burst size.
+    rate_limit_per_second: float = Field(default=200.0, gt=0)
+    rate_limit_burst: int = Field(default=400, ge=1)
     max_request_bytes: int = Field(default=_DEFAULT_MAX_REQUEST_BYTES, ge=1)
     auth_tokens: SecretStr | None = None
     auth_tokens_file: Path | None = None
+    # `publisher=t1,owner=t2,...`: plaintext tokens for local runs and tests, refused outside dev.
+    dev_tokens: SecretStr | None = None
     metrics_public: bool = False
     readiness_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     shutdown_timeout_seconds: int = Field(default=25, ge=0)
@@ -208,6 +235,13 @@ class ServiceSettings(BaseSettings):
             grants = _parse_token_document(text, origin="AIGOV_AUTH_TOKENS_FILE")
 
         self._dev_tokens = False
+        if self.dev_tokens is not None:
+            if self.env != "dev":
+                raise ValueError(
+                    "AIGOV_DEV_TOKENS is for local runs and tests only; it is refused unless "
+                    "AIGOV_ENV=dev (use AIGOV_AUTH_TOKENS or AIGOV_AUTH_TOKENS_FILE)"
+                )
+            grants = {**_parse_dev_tokens(self.dev_tokens.get_secret_value()), **grants}
         if self.env == "prod":
             if not grants:
                 raise ValueError(
@@ -242,8 +276,9 @@ class ServiceSettings(BaseSettings):
 
     def redacted_dump(self) -> dict[str, Any]:
         """The settings as plain JSON-able values with secrets masked, for startup logs."""
-        data = self.model_dump(mode="json", exclude={"auth_tokens", "database_url"})
+        data = self.model_dump(mode="json", exclude={"auth_tokens", "dev_tokens", "database_url"})
         data["auth_tokens"] = "**********" if self.auth_tokens is not None else None
+        data["dev_tokens"] = "**********" if self.dev_tokens is not None else None
         data["auth_principals"] = sorted({p.name for p in self._principals.values()})
         data["database_url"] = _mask_url_password(self.database_url)
         return data

@@ -1,27 +1,58 @@
-"""The intake FastAPI app: the shared runtime plus this service's routes (none yet)."""
+"""The intake FastAPI app: the shared runtime, intake's routers, and its lifespan state."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from aigov_intake import __version__
+from aigov_intake.api import events, typed, webhooks
+from aigov_intake.models import SCHEMA
 from aigov_intake.settings import Settings
 from aigov_runtime.app import build_service_app
-from aigov_runtime.resources import service_lifespan, standard_readiness
+from aigov_runtime.ratelimit import RateLimiter
+from aigov_runtime.resources import ServiceResources, service_lifespan, standard_readiness
 
 SERVICE = "intake"
-DESCRIPTION = "The write side: every command and webhook enters here, is authenticated, validated, normalised and published to `aigov.lifecycle` and `aigov.signals`."
+DESCRIPTION = (
+    "The write side: every command and webhook enters here, is authenticated, validated, "
+    "normalised and published to `aigov.lifecycle` and `aigov.signals`."
+)
+MIGRATIONS = Path(__file__).parent / "migrations"
+ROUTERS = (events.router, typed.router, webhooks.router)
+
+
+class IntakeState(ServiceResources):
+    """Lifespan state: the shared resources plus intake's per-principal rate limiter."""
+
+    rate_limiter: RateLimiter
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the intake app from `settings` (read from the environment when omitted)."""
     settings = Settings() if settings is None else settings
+    resources = service_lifespan(settings, client_id=SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[IntakeState]:
+        async with resources(app) as state:
+            yield IntakeState(
+                **state,
+                rate_limiter=RateLimiter(
+                    rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
+                ),
+            )
+
     return build_service_app(
         service=SERVICE,
         title="aigov intake",
         version=__version__,
         description=DESCRIPTION,
         settings=settings,
-        lifespan=service_lifespan(settings, client_id=SERVICE),
+        lifespan=lifespan,
         readiness_checks=standard_readiness,
+        routers=ROUTERS,
     )

@@ -1,0 +1,1 @@
+"""Intake's HTTP API: one router module per resource, all under /v1."""

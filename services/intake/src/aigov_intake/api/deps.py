@@ -1,0 +1,81 @@
+"""Dependencies shared by intake's routes: resources from the lifespan, auth, rate limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from aigov_events.message import DomainEvent
+from aigov_events.producer import Publisher
+from aigov_intake import service
+from aigov_intake.policy import NotAcceptedHere, NotAllowed
+from aigov_runtime.auth import Principal, authenticated
+from aigov_runtime.errors import ProblemError
+from aigov_runtime.ratelimit import RateLimiter
+
+RATE_LIMITER_STATE = "rate_limiter"  # key of IntakeState
+BROKER_RETRY_AFTER_S = "5"
+
+
+def rate_limiter(request: Request) -> RateLimiter:
+    """The app's rate limiter (created in the lifespan)."""
+    limiter: RateLimiter = getattr(request.state, RATE_LIMITER_STATE)
+    return limiter
+
+
+async def limited_principal(
+    request: Request, principal: Annotated[Principal, Depends(authenticated)]
+) -> Principal:
+    """The authenticated principal, within its request rate (429 + Retry-After otherwise)."""
+    wait = rate_limiter(request).acquire(f"principal:{principal.name}")
+    if wait > 0:
+        raise ProblemError(
+            429,
+            f"rate limit exceeded for {principal.name!r}; retry later",
+            headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+        )
+    return principal
+
+
+Caller = Annotated[Principal, Depends(limited_principal)]
+"""An authenticated, rate-limited principal."""
+
+
+def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """Intake's sessionmaker (lifespan state)."""
+    maker: async_sessionmaker[AsyncSession] = request.state.sessionmaker
+    return maker
+
+
+def publisher(request: Request) -> Publisher:
+    """Intake's publisher (lifespan state)."""
+    pub: Publisher = request.state.publisher
+    return pub
+
+
+async def accept(
+    request: Request, events: list[DomainEvent[Any]], *, principal: Principal, via: str
+) -> service.Acceptance:
+    """Run the accept pipeline and turn its refusals into problem responses (403/422/503)."""
+    try:
+        return await service.accept(
+            events,
+            principal=principal,
+            sessionmaker=sessionmaker(request),
+            publisher=publisher(request),
+            via=via,
+        )
+    except (NotAllowed, service.Forbidden) as exc:
+        service.REJECTED.labels(via, "forbidden").inc(len(events))
+        raise ProblemError(403, str(exc)) from None
+    except NotAcceptedHere as exc:
+        service.REJECTED.labels(via, "not_accepted_here").inc(len(events))
+        raise ProblemError(422, str(exc)) from None
+    except service.BrokerUnavailable:
+        raise ProblemError(
+            503,
+            "the event broker did not acknowledge; nothing was published, retry later",
+            headers={"Retry-After": BROKER_RETRY_AFTER_S},
+        ) from None

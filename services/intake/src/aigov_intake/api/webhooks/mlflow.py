@@ -1,0 +1,7 @@
+"""`POST /v1/webhooks/mlflow` (being built)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

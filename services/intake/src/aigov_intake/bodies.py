@@ -1,0 +1,114 @@
+"""Reading request bodies: content type (415), JSON with the error position (400), YAML.
+
+Bodies are read raw (webhook signatures are computed over the exact bytes), then parsed
+here, so every endpoint reports the same errors the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from aigov_events.errors import InvalidPayload
+from aigov_runtime.errors import FieldError, ProblemError
+
+JSON_TYPES = frozenset({"application/json"})
+YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
+
+
+def media_type(request: Request) -> str:
+    """The request's media type, lower-case, without parameters ('' when absent)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def require_media_type(request: Request, allowed: Iterable[str]) -> str:
+    """The media type if it is one of `allowed`, else 415 naming what is accepted."""
+    allowed = sorted(set(allowed))
+    got = media_type(request)
+    if got not in allowed:
+        raise ProblemError(
+            415,
+            f"Content-Type {got or '(none)'!r} is not accepted here; send one of: "
+            + ", ".join(allowed),
+            headers={"Accept-Post": ", ".join(allowed)},
+        )
+    return got
+
+
+def parse_json(raw: bytes) -> Any:
+    """Parse JSON or answer 400 with the line, column and offset of the first error."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise ProblemError(400, f"body is not UTF-8 (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ProblemError(
+            400,
+            f"malformed JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} (char {exc.pos})",
+            line=exc.lineno,
+            column=exc.colno,
+            position=exc.pos,
+        ) from None
+
+
+def parse_yaml(raw: bytes) -> Any:
+    """Parse one YAML document (safe loader) or answer 400 with the error position."""
+    try:
+        return yaml.safe_load(raw)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ProblemError(400, f"malformed YAML: {exc.problem}{where}") from None
+    except yaml.YAMLError as exc:
+        raise ProblemError(400, f"malformed YAML: {exc}") from None
+
+
+async def read_json(request: Request) -> Any:
+    """The body as JSON (Content-Type application/json or +json)."""
+    got = media_type(request)
+    if got not in JSON_TYPES and not got.endswith("+json"):
+        require_media_type(request, JSON_TYPES)
+    return parse_json(await request.body())
+
+
+def unprocessable(detail: str, errors: list[FieldError]) -> ProblemError:
+    """A 422 listing every failing field."""
+    return ProblemError(422, detail, errors=[e.model_dump() for e in errors])
+
+
+def field_errors_of(
+    exc: ValidationError, prefix: Iterable[str | int] = ("body",)
+) -> list[FieldError]:
+    """pydantic errors as FieldErrors located under `prefix`."""
+    return [
+        FieldError(loc=[*prefix, *err["loc"]], msg=err["msg"], type=err["type"])
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def payload_errors(
+    exc: InvalidPayload, prefix: Iterable[str | int] = ("body",)
+) -> list[FieldError]:
+    """Catalog validation errors as FieldErrors (the dotted path split back into parts)."""
+    out = []
+    for path, message in exc.errors:
+        parts: list[str | int] = [
+            int(p) if p.isdigit() else p for p in path.split(".") if p and p != "(root)"
+        ]
+        out.append(FieldError(loc=[*prefix, *parts], msg=message, type="value_error"))
+    return out
+
+
+def validate_body(model: type[BaseModel], data: Any) -> Any:
+    """`model.model_validate(data)` or a 422 naming every failing field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise unprocessable(
+            f"the body is not a valid {model.__name__}", field_errors_of(exc)
+        ) from None

@@ -1,0 +1,80 @@
+"""Intake's own tables (schema `intake`): what it accepted, and what it must remember to check.
+
+Intake never reads another service's tables. To de-duplicate retries, number manifest
+revisions, keep approvers from approving their own releases, and resolve waiver and
+incident ids to their AI system, it records what it accepted in these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime
+from sqlmodel import Field, SQLModel
+
+SCHEMA = "intake"
+
+
+def _timestamp() -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=False)
+
+
+class AcceptedEvent(SQLModel, table=True):
+    """An event intake published; (source, id) is unique, so a retried event is not re-published."""
+
+    __tablename__ = "accepted_events"
+
+    source: str = Field(primary_key=True, max_length=1000)
+    event_id: str = Field(primary_key=True, max_length=200)
+    event_type: str = Field(max_length=200)
+    system_id: str = Field(max_length=63, index=True)
+    principal: str = Field(max_length=200)
+    accepted_at: datetime = Field(sa_column=_timestamp())
+
+
+class SystemRecord(SQLModel, table=True):
+    """The latest manifest revision intake accepted for an AI system."""
+
+    __tablename__ = "systems"
+
+    system_id: str = Field(primary_key=True, max_length=63)
+    revision: int
+    manifest_sha256: str = Field(max_length=64)
+    retired: bool = False
+    updated_by: str = Field(max_length=200)
+    updated_at: datetime = Field(sa_column=_timestamp())
+
+
+class ReleaseRecord(SQLModel, table=True):
+    """Who submitted a release: the first principal to send evidence for (system, version)."""
+
+    __tablename__ = "releases"
+
+    system_id: str = Field(primary_key=True, max_length=63)
+    version: str = Field(primary_key=True, max_length=128)
+    submitted_by: str = Field(max_length=200)
+    first_seen_at: datetime = Field(sa_column=_timestamp())
+
+
+class WaiverRecord(SQLModel, table=True):
+    """A waiver request and its decision, so grant/reject can find the system and the requester."""
+
+    __tablename__ = "waivers"
+
+    waiver_id: str = Field(primary_key=True, max_length=128)
+    system_id: str = Field(max_length=63, index=True)
+    version: str = Field(max_length=128)
+    requested_by: str = Field(max_length=200)
+    status: str = Field(max_length=20)  # requested | granted | rejected | expired
+    decided_by: str | None = Field(default=None, max_length=200)
+
+
+class IncidentRecord(SQLModel, table=True):
+    """An incident and its last known status, so later steps can find its AI system."""
+
+    __tablename__ = "incidents"
+
+    incident_id: str = Field(primary_key=True, max_length=128)
+    system_id: str = Field(max_length=63, index=True)
+    reported_by: str = Field(max_length=200)
+    status: str = Field(max_length=20)  # reported | acknowledged | contained | resolved

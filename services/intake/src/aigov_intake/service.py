@@ -1,0 +1,326 @@
+"""Accepting events: authorise, de-duplicate, publish atomically, then remember what was accepted.
+
+Every endpoint ends here, so the rules hold whichever way an event arrives:
+1. the principal may send each event's type (`policy`), and `actor` is the principal;
+2. separation of duties: nobody approves a release they submitted or grants their own waiver;
+3. an event whose (source, id) was already accepted is reported as a duplicate, not re-sent;
+4. the rest is published as one atomic batch, and only after the broker acknowledged it
+5. is it recorded (dedup keys, submitters, waivers, incidents, manifest revisions).
+
+A crash between 4 and 5 can let a retry publish an event twice; consumers are idempotent
+by event id, so that costs a redundant record, never a double effect.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import SQLModel
+
+from aigov_events.bus import BusError
+from aigov_events.catalog import (
+    ApprovalGranted,
+    EventPayload,
+    IncidentAcknowledged,
+    IncidentContained,
+    IncidentReported,
+    IncidentResolved,
+    ReleasePayload,
+    SystemRegistered,
+    SystemRetired,
+    SystemUpdated,
+    WaiverExpired,
+    WaiverGranted,
+    WaiverRejected,
+    WaiverRequested,
+)
+from aigov_events.message import ACTOR, DomainEvent
+from aigov_events.producer import Publisher
+from aigov_intake.models import (
+    AcceptedEvent,
+    IncidentRecord,
+    ReleaseRecord,
+    SystemRecord,
+    WaiverRecord,
+)
+from aigov_intake.policy import check_may_send, roles_for
+from aigov_runtime.auth import Principal, Role
+
+log = logging.getLogger(__name__)
+
+ACCEPTED = Counter(
+    "aigov_intake_events_accepted_total",
+    "Events intake published, by type and by the endpoint kind they came through.",
+    ["type", "via"],
+)
+REJECTED = Counter(
+    "aigov_intake_events_rejected_total",
+    "Events intake refused, by the endpoint kind and the reason.",
+    ["via", "reason"],
+)
+DUPLICATES = Counter(
+    "aigov_intake_events_duplicate_total",
+    "Events whose (source, id) was already accepted: answered 202, not published again.",
+    ["via"],
+)
+
+
+class BrokerUnavailable(Exception):
+    """The bus did not acknowledge the events; nothing was published (503)."""
+
+
+class Forbidden(Exception):
+    """Separation of duties: the principal may not do this to this release or waiver (403)."""
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """What happened to the events of one request."""
+
+    accepted: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+def stamp(event: DomainEvent[Any], principal: Principal) -> DomainEvent[Any]:
+    """The event with `actor` set to the authenticated principal (whatever the client said)."""
+    envelope = event.envelope.with_extensions(**{ACTOR: principal.name})
+    return DomainEvent(envelope=envelope, payload=event.payload)
+
+
+async def accept(
+    events: Sequence[DomainEvent[Any]],
+    *,
+    principal: Principal,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    publisher: Publisher,
+    via: str,
+) -> Acceptance:
+    """Authorise, de-duplicate, publish (atomically) and record `events` sent by `principal`."""
+    for event in events:
+        check_may_send(principal, type(event.payload))
+    stamped = [stamp(e, principal) for e in events]
+    async with sessionmaker() as session:
+        await _check_separation_of_duties(session, stamped, principal)
+        seen = await _already_accepted(session, stamped)
+    fresh = [e for e in stamped if (e.envelope.source, e.id) not in seen]
+    duplicates = [e.id for e in stamped if (e.envelope.source, e.id) in seen]
+    if duplicates:
+        DUPLICATES.labels(via).inc(len(duplicates))
+    if fresh:
+        try:
+            await publisher.publish_batch(fresh)
+        except BusError as exc:
+            REJECTED.labels(via, "broker_unavailable").inc(len(fresh))
+            log.error("broker did not acknowledge", extra={"events": len(fresh), "error": str(exc)})
+            raise BrokerUnavailable(str(exc)) from exc
+        async with sessionmaker() as session, session.begin():
+            await _record(session, fresh, principal)
+        for event in fresh:
+            ACCEPTED.labels(event.type, via).inc()
+    return Acceptance(accepted=[e.id for e in fresh], duplicates=duplicates)
+
+
+async def _already_accepted(
+    session: AsyncSession, events: Sequence[DomainEvent[Any]]
+) -> set[tuple[str, str]]:
+    keys = [(e.envelope.source, e.id) for e in events]
+    table = AcceptedEvent.__table__  # type: ignore[attr-defined]
+    rows = await session.execute(
+        select(table.c.source, table.c.event_id).where(
+            tuple_(table.c.source, table.c.event_id).in_(keys)
+        )
+    )
+    return {(source, event_id) for source, event_id in rows}
+
+
+async def _check_separation_of_duties(
+    session: AsyncSession, events: Sequence[DomainEvent[Any]], principal: Principal
+) -> None:
+    for event in events:
+        payload = event.payload
+        if isinstance(payload, ApprovalGranted):
+            release = await session.get(ReleaseRecord, (payload.system_id, payload.version))
+            if release is not None and release.submitted_by == principal.name:
+                raise Forbidden(
+                    f"{principal.name!r} submitted release {payload.system_id} "
+                    f"{payload.version} and may not approve it"
+                )
+        elif isinstance(payload, WaiverGranted | WaiverRejected):
+            waiver = await session.get(WaiverRecord, payload.waiver_id)
+            if waiver is not None and waiver.requested_by == principal.name:
+                raise Forbidden(
+                    f"{principal.name!r} requested waiver {payload.waiver_id} and may not decide it"
+                )
+
+
+# What to do when the row exists: keep it, or update these columns.
+KEEP: tuple[str, ...] = ()
+
+
+def _upsert(session: AsyncSession, row: SQLModel, update: tuple[str, ...]) -> Any:
+    table = type(row).__table__  # type: ignore[attr-defined]
+    values = row.model_dump()
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(values)
+    keys = [c.name for c in table.primary_key.columns]
+    if not update:
+        return insert.on_conflict_do_nothing(index_elements=keys)
+    return insert.on_conflict_do_update(
+        index_elements=keys, set_={name: values[name] for name in update}
+    )
+
+
+async def _record(
+    session: AsyncSession, events: Iterable[DomainEvent[Any]], principal: Principal
+) -> None:
+    now = datetime.now(UTC)
+    for event in events:
+        payload: EventPayload = event.payload
+        await session.execute(
+            _upsert(
+                session,
+                AcceptedEvent(
+                    source=event.envelope.source,
+                    event_id=event.id,
+                    event_type=event.type,
+                    system_id=payload.system_id,
+                    principal=principal.name,
+                    accepted_at=now,
+                ),
+                KEEP,
+            )
+        )
+        for row, update in _projection(payload, principal, now):
+            await session.execute(_upsert(session, row, update))
+
+
+def _projection(
+    payload: EventPayload, principal: Principal, now: datetime
+) -> list[tuple[SQLModel, tuple[str, ...]]]:
+    """Rows intake remembers about a payload: (row, columns to update if it exists, or KEEP)."""
+    rows: list[tuple[SQLModel, tuple[str, ...]]] = []
+    if isinstance(payload, SystemRegistered | SystemUpdated):
+        rows.append(
+            (
+                SystemRecord(
+                    system_id=payload.system_id,
+                    revision=payload.revision,
+                    manifest_sha256=payload.manifest_sha256,
+                    updated_by=principal.name,
+                    updated_at=now,
+                ),
+                ("revision", "manifest_sha256", "retired", "updated_by", "updated_at"),
+            )
+        )
+    elif isinstance(payload, SystemRetired):
+        rows.append(
+            (
+                SystemRecord(
+                    system_id=payload.system_id,
+                    revision=0,
+                    manifest_sha256="",
+                    retired=True,
+                    updated_by=principal.name,
+                    updated_at=now,
+                ),
+                ("retired", "updated_by", "updated_at"),
+            )
+        )
+    if isinstance(payload, WaiverRequested):
+        rows.append(
+            (
+                WaiverRecord(
+                    waiver_id=payload.waiver_id,
+                    system_id=payload.system_id,
+                    version=payload.version,
+                    requested_by=principal.name,
+                    status="requested",
+                ),
+                KEEP,
+            )
+        )
+    elif isinstance(payload, WaiverGranted | WaiverRejected | WaiverExpired):
+        status = {WaiverGranted: "granted", WaiverRejected: "rejected", WaiverExpired: "expired"}
+        rows.append(
+            (
+                WaiverRecord(
+                    waiver_id=payload.waiver_id,
+                    system_id=payload.system_id,
+                    version=payload.version,
+                    requested_by="",
+                    status=status[type(payload)],
+                    decided_by=principal.name,
+                ),
+                ("status", "decided_by"),
+            )
+        )
+    if isinstance(payload, ReleasePayload) and Role.APPROVER not in roles_for(type(payload)):
+        # The first principal to send evidence for a release is its submitter; deciders
+        # (approvals, waiver decisions) never are.
+        rows.append(
+            (
+                ReleaseRecord(
+                    system_id=payload.system_id,
+                    version=payload.version,
+                    submitted_by=principal.name,
+                    first_seen_at=now,
+                ),
+                KEEP,
+            )
+        )
+    if isinstance(
+        payload, IncidentReported | IncidentAcknowledged | IncidentContained | IncidentResolved
+    ):
+        incident_status = {
+            IncidentReported: "reported",
+            IncidentAcknowledged: "acknowledged",
+            IncidentContained: "contained",
+            IncidentResolved: "resolved",
+        }
+        rows.append(
+            (
+                IncidentRecord(
+                    incident_id=payload.incident_id,
+                    system_id=payload.system_id,
+                    reported_by=principal.name,
+                    status=incident_status[type(payload)],
+                ),
+                KEEP if isinstance(payload, IncidentReported) else ("status",),
+            )
+        )
+    return rows
+
+
+# --- lookups for the typed endpoints ---------------------------------------------------------
+
+
+async def current_system(
+    sessionmaker: async_sessionmaker[AsyncSession], system_id: str
+) -> SystemRecord | None:
+    """The latest manifest revision intake accepted for `system_id`, if any."""
+    async with sessionmaker() as session:
+        return await session.get(SystemRecord, system_id)
+
+
+async def find_waiver(
+    sessionmaker: async_sessionmaker[AsyncSession], waiver_id: str
+) -> WaiverRecord | None:
+    """The waiver with this id, if intake accepted its request."""
+    async with sessionmaker() as session:
+        return await session.get(WaiverRecord, waiver_id)
+
+
+async def find_incident(
+    sessionmaker: async_sessionmaker[AsyncSession], incident_id: str
+) -> IncidentRecord | None:
+    """The incident with this id, if intake accepted its report."""
+    async with sessionmaker() as session:
+        return await session.get(IncidentRecord, incident_id)
