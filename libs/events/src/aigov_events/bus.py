@@ -18,8 +18,9 @@ TopicPartition = tuple[str, int]
 BusKind = Literal["kafka", "embedded"]
 
 
-#: Largest record either bus accepts (Kafka's default `message.max.bytes` is about 1 MiB).
-MAX_RECORD_BYTES = 1024 * 1024
+#: Largest record either bus accepts: under Kafka's default `message.max.bytes` (1,048,588
+#: bytes for a whole record batch) with room for the batch's own overhead.
+MAX_RECORD_BYTES = 1_000_000
 
 
 class BusError(RuntimeError):

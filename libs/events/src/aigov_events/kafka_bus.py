@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -20,12 +22,15 @@ from aigov_events.bus import (
     OutgoingRecord,
     RecordPosition,
     check_record_size,
+    partition_for,
 )
 from aigov_events.bus import TopicPartition as TP
 
 log = logging.getLogger(__name__)
 
 _TOPIC_ALREADY_EXISTS: Final = 36
+# Upper bound on records per Kafka transaction when callers' batches are merged.
+_MAX_RECORDS_PER_TRANSACTION: Final = 5000
 
 
 class KafkaBus:
@@ -51,8 +56,12 @@ class KafkaBus:
         self._max_record_bytes = max_record_bytes
         self._producer: AIOKafkaProducer | None = None
         self._txn_producer: AIOKafkaProducer | None = None
-        # One transaction at a time per transactional producer: Kafka's rule.
-        self._txn_lock = asyncio.Lock()
+        # Atomic batches waiting for the transaction worker (one transaction at a time per
+        # transactional producer: Kafka's rule).
+        self._txn_queue: deque[
+            tuple[Sequence[OutgoingRecord], asyncio.Future[list[RecordPosition]]]
+        ] = deque()
+        self._txn_worker: asyncio.Task[None] | None = None
         self._admin: AIOKafkaAdminClient | None = None
 
     def _new_producer(self, transactional_id: str | None = None) -> AIOKafkaProducer:
@@ -67,6 +76,9 @@ class KafkaBus:
             max_request_size=self._max_record_bytes + 64 * 1024,
             # Batches are sent as soon as possible: intake waits for the ack before answering.
             linger_ms=0,
+            # Record batches are built per partition by _send_batches and start a new one at
+            # this size; a single larger record still gets a batch of its own.
+            max_batch_size=512 * 1024,
         )
 
     async def start(self) -> None:
@@ -86,6 +98,17 @@ class KafkaBus:
 
     async def stop(self) -> None:
         """Flush pending sends and close every client."""
+        if self._txn_worker is not None and not self._txn_worker.done():
+            # Let queued atomic batches finish (each caller is waiting for its answer).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    asyncio.shield(self._txn_worker), self._request_timeout_ms / 1000
+                )
+            self._txn_worker.cancel()
+        for _, waiter in self._txn_queue:
+            if not waiter.done():
+                waiter.set_exception(BusError("Kafka bus stopped before the batch was sent"))
+        self._txn_queue.clear()
         for client in (self._producer, self._txn_producer):
             if client is not None:
                 await client.stop()
@@ -136,7 +159,7 @@ class KafkaBus:
             await asyncio.sleep(0.1)
         log.info("created topics", extra={"topics": missing, "partitions": self._partitions})
 
-    async def _producer_for_batch(self) -> AIOKafkaProducer:
+    async def _transactional_producer(self) -> AIOKafkaProducer:
         if self._txn_producer is None:
             # A unique id per process: we want atomic batches, not zombie fencing across
             # restarts (there is no consume-transform-produce loop to protect).
@@ -151,31 +174,119 @@ class KafkaBus:
         """Send records; wait for every acknowledgement (atomic: in one Kafka transaction)."""
         if self._producer is None:
             raise BusError("Kafka bus is not started")
-        try:
-            if not atomic:
-                return await self._send_all(self._producer, records)
-            async with self._txn_lock:
-                producer = await self._producer_for_batch()
-                async with producer.transaction():
-                    return await self._send_all(producer, records)
-        except KafkaError as exc:
-            raise BusError(f"Kafka did not acknowledge the records: {exc!r}") from exc
-
-    async def _send_all(
-        self, producer: AIOKafkaProducer, records: Sequence[OutgoingRecord]
-    ) -> list[RecordPosition]:
-        futures = []
         for record in records:
-            # Checked record by record: inside a transaction, a late failure aborts the
-            # records already sent, which is what makes a batch all-or-nothing.
+            # Before anything is sent, so a refused record never leaves part of its batch
+            # behind, and never fails the other callers sharing a transaction.
             check_record_size(record, self._max_record_bytes)
-            futures.append(
-                await producer.send(
-                    record.topic, value=record.value, key=record.key, headers=record.headers
+        if not atomic:
+            try:
+                return await self._send_each(self._producer, records)
+            except KafkaError as exc:
+                raise BusError(f"Kafka did not acknowledge the records: {exc!r}") from exc
+        waiter: asyncio.Future[list[RecordPosition]] = asyncio.get_running_loop().create_future()
+        self._txn_queue.append((records, waiter))
+        if self._txn_worker is None or self._txn_worker.done():
+            self._txn_worker = asyncio.create_task(self._run_transactions())
+        return await waiter
+
+    async def _run_transactions(self) -> None:
+        """Commit queued atomic batches, several callers' batches per Kafka transaction.
+
+        A transaction costs a few round trips to the coordinator whatever its size, so the
+        batches that queued up while the previous transaction was in flight share the next
+        one. Each caller's batch stays all-or-nothing: it is inside one transaction either
+        way, and a failed transaction fails every caller in it.
+        """
+        while self._txn_queue:
+            group: list[tuple[Sequence[OutgoingRecord], asyncio.Future[list[RecordPosition]]]] = []
+            size = 0
+            while self._txn_queue and (
+                not group or size + len(self._txn_queue[0][0]) <= _MAX_RECORDS_PER_TRANSACTION
+            ):
+                records, waiter = self._txn_queue.popleft()
+                group.append((records, waiter))
+                size += len(records)
+            flat = [record for records, _ in group for record in records]
+            try:
+                producer = await self._transactional_producer()
+                async with producer.transaction():
+                    positions = await self._send_batches(producer, flat)
+            except Exception as exc:
+                error = BusError(f"Kafka did not commit the transaction: {exc!r}")
+                for _, waiter in group:
+                    if not waiter.done():
+                        waiter.set_exception(error)
+                await self._discard_transactional_producer()
+                continue
+            offset = 0
+            for records, waiter in group:
+                if not waiter.done():
+                    waiter.set_result(positions[offset : offset + len(records)])
+                offset += len(records)
+
+    async def _discard_transactional_producer(self) -> None:
+        # After a failed transaction the producer may be in an unusable (fatal) state:
+        # start the next transaction on a fresh one.
+        producer, self._txn_producer = self._txn_producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    @staticmethod
+    async def _send_each(
+        producer: AIOKafkaProducer, records: Sequence[OutgoingRecord]
+    ) -> list[RecordPosition]:
+        """Send records one by one: concurrent callers' records share the producer's batches."""
+        futures = [
+            await producer.send(r.topic, value=r.value, key=r.key, headers=r.headers)
+            for r in records
+        ]
+        acks = await asyncio.gather(*futures)
+        return [RecordPosition(m.topic, m.partition, m.offset) for m in acks]
+
+    @staticmethod
+    async def _send_batches(
+        producer: AIOKafkaProducer, records: Sequence[OutgoingRecord]
+    ) -> list[RecordPosition]:
+        """Send records as one record batch per partition (far cheaper than one send each).
+
+        Only for the transaction worker: aiokafka queues one explicit batch per partition at
+        a time, so concurrent callers must not use this path (they would wait for each other).
+        """
+        by_partition: dict[tuple[str, int], list[int]] = {}
+        for index, record in enumerate(records):
+            partitions = await producer.partitions_for(record.topic)
+            partition = partition_for(record.key, len(partitions))
+            by_partition.setdefault((record.topic, partition), []).append(index)
+        sent: list[tuple[Any, list[tuple[int, int]]]] = []
+        for (topic, partition), indexes in by_partition.items():
+            batch = producer.create_batch()
+            members: list[tuple[int, int]] = []
+            for index in indexes:
+                record = records[index]
+                appended = batch.append(
+                    key=record.key, value=record.value, timestamp=None, headers=record.headers
                 )
-            )
-        results = await asyncio.gather(*futures)
-        return [RecordPosition(m.topic, m.partition, m.offset) for m in results]
+                if appended is None:  # batch full: send it, start the next one
+                    batch.close()
+                    sent.append(
+                        (await producer.send_batch(batch, topic, partition=partition), members)
+                    )
+                    batch, members = producer.create_batch(), []
+                    appended = batch.append(
+                        key=record.key, value=record.value, timestamp=None, headers=record.headers
+                    )
+                members.append((index, appended.offset))
+            batch.close()
+            sent.append((await producer.send_batch(batch, topic, partition=partition), members))
+        acks = await asyncio.gather(*(future for future, _ in sent))
+        positions: list[RecordPosition | None] = [None] * len(records)
+        for ack, (_, members) in zip(acks, sent, strict=True):
+            for index, relative_offset in members:
+                positions[index] = RecordPosition(
+                    ack.topic, ack.partition, ack.offset + relative_offset
+                )
+        return [p for p in positions if p is not None]
 
     def subscribe(self, *, group: str, topics: Sequence[str]) -> KafkaSubscription:
         """A new member of consumer group `group` (read_committed, manual commits)."""
