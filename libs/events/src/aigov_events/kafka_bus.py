@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -14,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from aigov_events.batching import MicroBatcher
 from aigov_events.bus import (
     MAX_RECORD_BYTES,
     BusError,
@@ -56,12 +56,14 @@ class KafkaBus:
         self._max_record_bytes = max_record_bytes
         self._producer: AIOKafkaProducer | None = None
         self._txn_producer: AIOKafkaProducer | None = None
-        # Atomic batches waiting for the transaction worker (one transaction at a time per
-        # transactional producer: Kafka's rule).
-        self._txn_queue: deque[
-            tuple[Sequence[OutgoingRecord], asyncio.Future[list[RecordPosition]]]
-        ] = deque()
-        self._txn_worker: asyncio.Task[None] | None = None
+        # Atomic batches share transactions (one at a time per transactional producer).
+        self._transactions: MicroBatcher[Sequence[OutgoingRecord], list[RecordPosition]] = (
+            MicroBatcher(
+                self._commit_transaction,
+                max_weight=_MAX_RECORDS_PER_TRANSACTION,
+                weight=len,
+            )
+        )
         self._admin: AIOKafkaAdminClient | None = None
 
     def _new_producer(self, transactional_id: str | None = None) -> AIOKafkaProducer:
@@ -98,17 +100,8 @@ class KafkaBus:
 
     async def stop(self) -> None:
         """Flush pending sends and close every client."""
-        if self._txn_worker is not None and not self._txn_worker.done():
-            # Let queued atomic batches finish (each caller is waiting for its answer).
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    asyncio.shield(self._txn_worker), self._request_timeout_ms / 1000
-                )
-            self._txn_worker.cancel()
-        for _, waiter in self._txn_queue:
-            if not waiter.done():
-                waiter.set_exception(BusError("Kafka bus stopped before the batch was sent"))
-        self._txn_queue.clear()
+        # Queued atomic batches finish first: each caller is waiting for its answer.
+        await self._transactions.close(BusError("Kafka bus stopped before the batch was sent"))
         for client in (self._producer, self._txn_producer):
             if client is not None:
                 await client.stop()
@@ -183,46 +176,32 @@ class KafkaBus:
                 return await self._send_each(self._producer, records)
             except KafkaError as exc:
                 raise BusError(f"Kafka did not acknowledge the records: {exc!r}") from exc
-        waiter: asyncio.Future[list[RecordPosition]] = asyncio.get_running_loop().create_future()
-        self._txn_queue.append((records, waiter))
-        if self._txn_worker is None or self._txn_worker.done():
-            self._txn_worker = asyncio.create_task(self._run_transactions())
-        return await waiter
+        return await self._transactions.submit(records)
 
-    async def _run_transactions(self) -> None:
-        """Commit queued atomic batches, several callers' batches per Kafka transaction.
+    async def _commit_transaction(
+        self, batches: list[Sequence[OutgoingRecord]]
+    ) -> list[list[RecordPosition]]:
+        """Commit several callers' atomic batches in one Kafka transaction.
 
         A transaction costs a few round trips to the coordinator whatever its size, so the
         batches that queued up while the previous transaction was in flight share the next
         one. Each caller's batch stays all-or-nothing: it is inside one transaction either
         way, and a failed transaction fails every caller in it.
         """
-        while self._txn_queue:
-            group: list[tuple[Sequence[OutgoingRecord], asyncio.Future[list[RecordPosition]]]] = []
-            size = 0
-            while self._txn_queue and (
-                not group or size + len(self._txn_queue[0][0]) <= _MAX_RECORDS_PER_TRANSACTION
-            ):
-                records, waiter = self._txn_queue.popleft()
-                group.append((records, waiter))
-                size += len(records)
-            flat = [record for records, _ in group for record in records]
-            try:
-                producer = await self._transactional_producer()
-                async with producer.transaction():
-                    positions = await self._send_batches(producer, flat)
-            except Exception as exc:
-                error = BusError(f"Kafka did not commit the transaction: {exc!r}")
-                for _, waiter in group:
-                    if not waiter.done():
-                        waiter.set_exception(error)
-                await self._discard_transactional_producer()
-                continue
-            offset = 0
-            for records, waiter in group:
-                if not waiter.done():
-                    waiter.set_result(positions[offset : offset + len(records)])
-                offset += len(records)
+        flat = [record for records in batches for record in records]
+        try:
+            producer = await self._transactional_producer()
+            async with producer.transaction():
+                positions = await self._send_batches(producer, flat)
+        except Exception as exc:
+            await self._discard_transactional_producer()
+            raise BusError(f"Kafka did not commit the transaction: {exc!r}") from exc
+        out: list[list[RecordPosition]] = []
+        offset = 0
+        for records in batches:
+            out.append(positions[offset : offset + len(records)])
+            offset += len(records)
+        return out
 
     async def _discard_transactional_producer(self) -> None:
         # After a failed transaction the producer may be in an unusable (fatal) state:

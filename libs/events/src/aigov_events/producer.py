@@ -72,30 +72,27 @@ class Publisher:
         if not events:
             return []
         started = time.perf_counter()
-        spans = []
-        records = []
-        for event in events:
-            # One producer span per event, siblings under the caller's span (e.g. the HTTP
-            # request); its context is what the record carries to the consumer.
-            span = telemetry.start_publish_span(event.topic, event.type, event.id, self._bus.kind)
-            with trace.use_span(span, end_on_exit=False):
-                records.append(to_record(event))
-            spans.append(span)
+        first = events[0]
+        # One producer span per publish call (a batch is one send operation); every record
+        # carries its context, so each consumer span is a child of it.
+        span = telemetry.start_publish_span(first.topic, first.type, first.id, self._bus.kind)
+        if len(events) > 1:
+            span.set_attribute("messaging.batch.message_count", len(events))
+        with trace.use_span(span, end_on_exit=False):
+            records = [to_record(event) for event in events]
         try:
             positions = await self._bus.send(records, atomic=len(records) > 1)
         except Exception as exc:
             for topic in {r.topic for r in records}:
                 PUBLISH_FAILURES.labels(topic).inc()
-            for span in spans:
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, str(exc)))
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, str(exc)))
             raise
         finally:
             PUBLISH_SECONDS.labels("batch" if len(records) > 1 else "single").observe(
                 time.perf_counter() - started
             )
-            for span in spans:
-                span.end()
+            span.end()
         for event in events:
             PUBLISHED.labels(event.topic, event.type).inc()
         return positions

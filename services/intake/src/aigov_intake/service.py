@@ -13,8 +13,10 @@ by event id, so that costs a redundant record, never a double effect.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Sequence
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
+from aigov_events.batching import MicroBatcher
 from aigov_events.bus import BusError
 from aigov_events.catalog import (
     ApprovalGranted,
@@ -91,6 +94,8 @@ class Acceptance:
 
 def stamp(event: DomainEvent[Any], principal: Principal) -> DomainEvent[Any]:
     """The event with `actor` set to the authenticated principal (whatever the client said)."""
+    if event.envelope.actor == principal.name:
+        return event
     envelope = event.envelope.with_extensions(**{ACTOR: principal.name})
     return DomainEvent(envelope=envelope, payload=event.payload)
 
@@ -107,9 +112,11 @@ async def accept(
     for event in events:
         check_may_send(principal, type(event.payload))
     stamped = [stamp(e, principal) for e in events]
-    async with sessionmaker() as session:
-        await _check_separation_of_duties(session, stamped, principal)
-        seen = await _already_accepted(session, stamped)
+    if any(isinstance(e.payload, _DECISIONS) for e in stamped):
+        async with sessionmaker() as session:
+            await _check_separation_of_duties(session, stamped, principal)
+    ledger = ledger_for(sessionmaker)
+    seen = await ledger.seen([(e.envelope.source, e.id) for e in stamped])
     fresh = [e for e in stamped if (e.envelope.source, e.id) not in seen]
     duplicates = [e.id for e in stamped if (e.envelope.source, e.id) in seen]
     if duplicates:
@@ -121,24 +128,110 @@ async def accept(
             REJECTED.labels(via, "broker_unavailable").inc(len(fresh))
             log.error("broker did not acknowledge", extra={"events": len(fresh), "error": str(exc)})
             raise BrokerUnavailable(str(exc)) from exc
-        async with sessionmaker() as session, session.begin():
-            await _record(session, fresh, principal)
+        await ledger.record(fresh, principal)
         for event in fresh:
             ACCEPTED.labels(event.type, via).inc()
     return Acceptance(accepted=[e.id for e in fresh], duplicates=duplicates)
 
 
-async def _already_accepted(
-    session: AsyncSession, events: Sequence[DomainEvent[Any]]
-) -> set[tuple[str, str]]:
-    keys = [(e.envelope.source, e.id) for e in events]
-    table = AcceptedEvent.__table__  # type: ignore[attr-defined]
-    rows = await session.execute(
-        select(table.c.source, table.c.event_id).where(
-            tuple_(table.c.source, table.c.event_id).in_(keys)
+_DECISIONS = (ApprovalGranted, WaiverGranted, WaiverRejected)
+
+EventKey = tuple[str, str]
+_MAX_KEYS_PER_QUERY = 2000
+
+
+class AcceptLedger:
+    """Intake's memory of what it accepted, read and written in batches shared by requests.
+
+    Each request needs one dedup lookup and one write; done per request they cost more
+    than publishing. Concurrent requests' lookups go out as one query and their writes as
+    one transaction (group commit), so the database cost per request shrinks under load.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._lookups: MicroBatcher[list[EventKey], set[EventKey]] = MicroBatcher(
+            self._lookup_batch, max_weight=_MAX_KEYS_PER_QUERY, weight=len
         )
-    )
-    return {(source, event_id) for source, event_id in rows}
+        self._writes: MicroBatcher[tuple[Sequence[DomainEvent[Any]], Principal], None] = (
+            MicroBatcher(
+                self._write_batch, max_weight=_MAX_KEYS_PER_QUERY, weight=lambda i: len(i[0])
+            )
+        )
+
+    async def seen(self, keys: list[EventKey]) -> set[EventKey]:
+        """Which of these (source, id) keys were accepted before."""
+        return await self._lookups.submit(keys)
+
+    async def record(self, events: Sequence[DomainEvent[Any]], principal: Principal) -> None:
+        """Remember accepted events (dedup keys, submitters, waivers, incidents, revisions)."""
+        await self._writes.submit((events, principal))
+
+    async def _lookup_batch(self, requests: list[list[EventKey]]) -> list[set[EventKey]]:
+        keys = {key for request in requests for key in request}
+        table = AcceptedEvent.__table__  # type: ignore[attr-defined]
+        async with self._sessionmaker() as session:
+            rows = await session.execute(
+                select(table.c.source, table.c.event_id).where(
+                    tuple_(table.c.source, table.c.event_id).in_(list(keys))
+                )
+            )
+        found = {(source, event_id) for source, event_id in rows}
+        return [found.intersection(request) for request in requests]
+
+    async def _write_batch(
+        self, requests: list[tuple[Sequence[DomainEvent[Any]], Principal]]
+    ) -> list[None]:
+        now = datetime.now(UTC)
+        groups: dict[
+            tuple[type[SQLModel], tuple[str, ...]], dict[tuple[Any, ...], dict[str, Any]]
+        ] = {}
+
+        def add(row: Row, update: tuple[str, ...]) -> None:
+            model, values = row
+            key = tuple(values[name] for name in _primary_key(model))
+            rows = groups.setdefault((model, update), {})
+            # One statement may not touch a row twice: keep the first (KEEP) or last (update).
+            if update or key not in rows:
+                rows[key] = values
+
+        for events, principal in requests:
+            for event in events:
+                payload: EventPayload = event.payload
+                add(
+                    _row(
+                        AcceptedEvent,
+                        source=event.envelope.source,
+                        event_id=event.id,
+                        event_type=event.type,
+                        system_id=payload.system_id,
+                        principal=principal.name,
+                        accepted_at=now,
+                    ),
+                    KEEP,
+                )
+                for row, update in _projection(payload, principal, now):
+                    add(row, update)
+        async with self._sessionmaker() as session, session.begin():
+            dialect = session.get_bind().dialect.name
+            for (model, update), rows in groups.items():
+                # executemany with one cached statement: SQLAlchemy batches the rows into
+                # multi-row INSERTs ("insertmanyvalues") without recompiling per request.
+                await session.execute(_upsert(dialect, model, update), list(rows.values()))
+        return [None] * len(requests)
+
+
+_ledgers: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], AcceptLedger] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def ledger_for(sessionmaker: async_sessionmaker[AsyncSession]) -> AcceptLedger:
+    """The ledger of a database (one per sessionmaker, so per app)."""
+    ledger = _ledgers.get(sessionmaker)
+    if ledger is None:
+        ledger = _ledgers[sessionmaker] = AcceptLedger(sessionmaker)
+    return ledger
 
 
 async def _check_separation_of_duties(
@@ -165,55 +258,46 @@ async def _check_separation_of_duties(
 KEEP: tuple[str, ...] = ()
 
 
-def _upsert(session: AsyncSession, row: SQLModel, update: tuple[str, ...]) -> Any:
-    table = type(row).__table__  # type: ignore[attr-defined]
-    values = row.model_dump()
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(values)
-    keys = [c.name for c in table.primary_key.columns]
+Row = tuple[type[SQLModel], dict[str, Any]]
+
+
+def _row(model: type[SQLModel], **values: Any) -> Row:
+    """A row as plain values (building SQLModel instances costs more than writing them)."""
+    return model, values
+
+
+@functools.cache
+def _primary_key(model: type[SQLModel]) -> tuple[str, ...]:
+    return tuple(c.name for c in model.__table__.primary_key.columns)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _upsert(dialect: str, model: type[SQLModel], update: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, or DO UPDATE of `update`, built once per shape."""
+    table = model.__table__  # type: ignore[attr-defined]
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    keys = list(_primary_key(model))
     if not update:
         return insert.on_conflict_do_nothing(index_elements=keys)
     return insert.on_conflict_do_update(
-        index_elements=keys, set_={name: values[name] for name in update}
+        index_elements=keys, set_={name: insert.excluded[name] for name in update}
     )
-
-
-async def _record(
-    session: AsyncSession, events: Iterable[DomainEvent[Any]], principal: Principal
-) -> None:
-    now = datetime.now(UTC)
-    for event in events:
-        payload: EventPayload = event.payload
-        await session.execute(
-            _upsert(
-                session,
-                AcceptedEvent(
-                    source=event.envelope.source,
-                    event_id=event.id,
-                    event_type=event.type,
-                    system_id=payload.system_id,
-                    principal=principal.name,
-                    accepted_at=now,
-                ),
-                KEEP,
-            )
-        )
-        for row, update in _projection(payload, principal, now):
-            await session.execute(_upsert(session, row, update))
 
 
 def _projection(
     payload: EventPayload, principal: Principal, now: datetime
-) -> list[tuple[SQLModel, tuple[str, ...]]]:
+) -> list[tuple[Row, tuple[str, ...]]]:
     """Rows intake remembers about a payload: (row, columns to update if it exists, or KEEP)."""
-    rows: list[tuple[SQLModel, tuple[str, ...]]] = []
+    rows: list[tuple[Row, tuple[str, ...]]] = []
     if isinstance(payload, SystemRegistered | SystemUpdated):
         rows.append(
             (
-                SystemRecord(
+                _row(
+                    SystemRecord,
                     system_id=payload.system_id,
                     revision=payload.revision,
                     manifest_sha256=payload.manifest_sha256,
+                    retired=False,
                     updated_by=principal.name,
                     updated_at=now,
                 ),
@@ -223,7 +307,8 @@ def _projection(
     elif isinstance(payload, SystemRetired):
         rows.append(
             (
-                SystemRecord(
+                _row(
+                    SystemRecord,
                     system_id=payload.system_id,
                     revision=0,
                     manifest_sha256="",
@@ -237,12 +322,14 @@ def _projection(
     if isinstance(payload, WaiverRequested):
         rows.append(
             (
-                WaiverRecord(
+                _row(
+                    WaiverRecord,
                     waiver_id=payload.waiver_id,
                     system_id=payload.system_id,
                     version=payload.version,
                     requested_by=principal.name,
                     status="requested",
+                    decided_by=None,
                 ),
                 KEEP,
             )
@@ -251,7 +338,8 @@ def _projection(
         status = {WaiverGranted: "granted", WaiverRejected: "rejected", WaiverExpired: "expired"}
         rows.append(
             (
-                WaiverRecord(
+                _row(
+                    WaiverRecord,
                     waiver_id=payload.waiver_id,
                     system_id=payload.system_id,
                     version=payload.version,
@@ -267,7 +355,8 @@ def _projection(
         # (approvals, waiver decisions) never are.
         rows.append(
             (
-                ReleaseRecord(
+                _row(
+                    ReleaseRecord,
                     system_id=payload.system_id,
                     version=payload.version,
                     submitted_by=principal.name,
@@ -287,7 +376,8 @@ def _projection(
         }
         rows.append(
             (
-                IncidentRecord(
+                _row(
+                    IncidentRecord,
                     incident_id=payload.incident_id,
                     system_id=payload.system_id,
                     reported_by=principal.name,

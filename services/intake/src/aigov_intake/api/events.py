@@ -118,10 +118,10 @@ def _from_binary_mode(request: Request, raw: bytes) -> CloudEvent:
 
 def normalise(envelope: CloudEvent, principal: Principal) -> CloudEvent:
     """Intake's stamp: `actor` is the authenticated principal; `time` defaults to now."""
-    stamped = envelope.with_extensions(**{ACTOR: principal.name})
-    if stamped.time is None:
-        stamped = stamped.model_copy(update={"time": now()})
-    return stamped
+    update: dict[str, Any] = {"extensions": {**envelope.extensions, ACTOR: principal.name}}
+    if envelope.time is None:
+        update["time"] = now()
+    return envelope.model_copy(update=update)
 
 
 def _decode_all(envelopes: list[CloudEvent], principal: Principal) -> list[DomainEvent[Any]]:
