@@ -53,6 +53,7 @@ test-integration: ## Run the integration tests (real Kafka and PostgreSQL)
 .PHONY: bench
 bench: install ## Run the benchmarks and write their reports under bench/reports
 	$(RUN) python bench/bench_bus.py
+	$(RUN) python bench/bench_intake.py
 
 .PHONY: lint
 lint: ## ruff lint and format check
