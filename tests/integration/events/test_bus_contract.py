@@ -45,7 +45,7 @@ from aigov_events.idempotency import idempotent, processed_events_table
 from aigov_events.kafka_bus import KafkaBus
 from aigov_events.message import DomainEvent, new_event
 from aigov_events.producer import Publisher, to_record
-from aigov_events.testing import capture_spans, read_records
+from aigov_events.testing import capture_spans, drop_topics, read_records
 from aigov_events.topics import LIFECYCLE, dlq
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
@@ -79,6 +79,8 @@ async def bus(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[B
     await namespaced.ensure_topics([LIFECYCLE, dlq(LIFECYCLE)])
     yield namespaced
     await namespaced.stop()
+    if request.param == "kafka":
+        await drop_topics(stack.kafka_bootstrap, namespaced.prefix)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from aigov_events.bus import IncomingRecord, NamespacedBus
 from aigov_events.kafka_bus import KafkaBus
-from aigov_events.testing import read_records
+from aigov_events.testing import drop_topics, read_records
 from aigov_intake.app import create_app
 from aigov_intake.settings import Settings
 from aigov_runtime.testing import app_client
@@ -68,12 +68,16 @@ def intake_settings(local_stack: Any, **overrides: Any) -> Settings:
         "bus": "kafka",
         "kafka_bootstrap_servers": local_stack.kafka_bootstrap,
         "topic_prefix": f"t{uuid.uuid4().hex[:10]}.",
+        # One partition per topic: these tests check keys and headers, not partitioning.
+        "topic_partitions": 1,
         "auth_tokens": SecretStr(
             json.dumps({t: {"principal": p, "roles": r} for t, (p, r) in TOKENS.items()})
         ),
     }
     values.update(overrides)
-    return Settings(**values)
+    settings = Settings(**values)
+    _prefixes_in_use.append(settings.topic_prefix)
+    return settings
 
 
 @pytest_asyncio.fixture
@@ -82,3 +86,14 @@ async def intake(local_stack: Any) -> AsyncIterator[Intake]:
     settings = intake_settings(local_stack)
     async with app_client(create_app(settings)) as client:
         yield Intake(client=client, settings=settings, kafka_bootstrap=local_stack.kafka_bootstrap)
+
+
+_prefixes_in_use: list[str] = []
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _drop_test_topics(local_stack: Any) -> AsyncIterator[None]:
+    """Delete the topics of every intake a test started, so the broker stays small."""
+    yield
+    while _prefixes_in_use:
+        await drop_topics(local_stack.kafka_bootstrap, _prefixes_in_use.pop())

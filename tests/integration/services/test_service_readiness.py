@@ -14,6 +14,7 @@ import aigov_intake.app
 import aigov_monitoring_router.app
 import aigov_tiering.app
 from aigov_events.kafka_bus import KafkaBus
+from aigov_events.testing import drop_topics
 from aigov_events.topics import ALL_TOPICS
 from aigov_runtime.settings import ServiceSettings
 from aigov_runtime.testing import app_client
@@ -56,17 +57,23 @@ class TestReadiness:
         admin = KafkaBus(local_stack.kafka_bootstrap)
         await admin.start()
         try:
-            existing = set(await admin._require_admin().list_topics())
+            deleted = await admin.delete_topics_with_prefix(config.topic_prefix)
         finally:
             await admin.stop()
-        assert {config.topic_prefix + t for t in ALL_TOPICS} <= existing
+        assert set(deleted) == {config.topic_prefix + t for t in ALL_TOPICS}
 
     async def test_not_ready_when_the_database_is_unreachable(
         self, service: str, local_stack: Any
     ) -> None:
-        config = settings(local_stack, database_url="postgresql+asyncpg://aigov@127.0.0.1:9/aigov")
+        config = settings(
+            local_stack,
+            database_url="postgresql+asyncpg://aigov@127.0.0.1:9/aigov",
+            # Migrating would (rightly) fail startup; this test is about /readyz.
+            migrate_on_start=False,
+        )
         async with app_client(APPS[service](config)) as client:
             ready = await client.get("/readyz")
+        await drop_topics(local_stack.kafka_bootstrap, config.topic_prefix)
         assert ready.status_code == 503
         checks = ready.json()["checks"]
         assert checks["database"]["status"] == "fail"

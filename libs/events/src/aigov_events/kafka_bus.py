@@ -152,6 +152,14 @@ class KafkaBus:
             await asyncio.sleep(0.1)
         log.info("created topics", extra={"topics": missing, "partitions": self._partitions})
 
+    async def delete_topics_with_prefix(self, prefix: str) -> list[str]:
+        """Delete the topics whose names start with `prefix` (test and environment cleanup)."""
+        admin = self._require_admin()
+        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
+
     async def _transactional_producer(self) -> AIOKafkaProducer:
         if self._txn_producer is None:
             # A unique id per process: we want atomic batches, not zombie fencing across

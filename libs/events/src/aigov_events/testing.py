@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from aigov_events.bus import Bus, IncomingRecord
+from aigov_events.kafka_bus import KafkaBus
 
 _exporter: InMemorySpanExporter | None = None
 
@@ -48,3 +49,19 @@ async def read_records(
     finally:
         await subscription.close()
     return records
+
+
+async def drop_topics(bootstrap_servers: str, prefix: str) -> None:
+    """Delete every topic whose name starts with `prefix` (a test's private namespace).
+
+    Tests give each run its own topic prefix; deleting the topics afterwards keeps the
+    broker small (thousands of leftover partitions make a broker slow to start).
+    """
+    if not prefix:
+        raise ValueError("refusing to delete topics without a prefix")
+    bus = KafkaBus(bootstrap_servers, client_id="aigov-test-cleanup")
+    await bus.start()
+    try:
+        await bus.delete_topics_with_prefix(prefix)
+    finally:
+        await bus.stop()

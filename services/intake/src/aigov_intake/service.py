@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
 from aigov_events.batching import MicroBatcher
-from aigov_events.bus import BusError
+from aigov_events.bus import BusError, RecordTooLarge
 from aigov_events.catalog import (
     ApprovalGranted,
     EventPayload,
@@ -80,6 +80,10 @@ class BrokerUnavailable(Exception):
     """The bus did not acknowledge the events; nothing was published (503)."""
 
 
+class EventTooLarge(Exception):
+    """An event does not fit in one bus record, however valid it is (413)."""
+
+
 class Forbidden(Exception):
     """Separation of duties: the principal may not do this to this release or waiver (403)."""
 
@@ -124,6 +128,10 @@ async def accept(
     if fresh:
         try:
             await publisher.publish_batch(fresh)
+        except RecordTooLarge as exc:
+            # The client's event is too big to be one record: its mistake, not the broker's.
+            REJECTED.labels(via, "too_large").inc(len(fresh))
+            raise EventTooLarge(str(exc)) from exc
         except BusError as exc:
             REJECTED.labels(via, "broker_unavailable").inc(len(fresh))
             log.error("broker did not acknowledge", extra={"events": len(fresh), "error": str(exc)})

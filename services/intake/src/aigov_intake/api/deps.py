@@ -73,6 +73,8 @@ async def accept(
     except NotAcceptedHere as exc:
         service.REJECTED.labels(via, "not_accepted_here").inc(len(events))
         raise ProblemError(422, str(exc)) from None
+    except service.EventTooLarge as exc:
+        raise ProblemError(413, f"an event is too large to publish: {exc}") from None
     except service.BrokerUnavailable:
         raise ProblemError(
             503,
