@@ -46,6 +46,8 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw)
     except UnicodeDecodeError as exc:
         raise ProblemError(400, f"body is not UTF-8 (byte {exc.start})") from None
+    except RecursionError:
+        raise ProblemError(400, "malformed JSON: nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise ProblemError(
             400,
@@ -60,6 +62,8 @@ def parse_yaml(raw: bytes) -> Any:
     """Parse one YAML document (safe loader) or answer 400 with the error position."""
     try:
         return yaml.safe_load(raw)
+    except RecursionError:
+        raise ProblemError(400, "malformed YAML: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
