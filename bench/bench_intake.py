@@ -122,11 +122,16 @@ def start_intake(prefix: str, log: Path) -> subprocess.Popen[bytes]:
             "AIGOV_LOG_LEVEL": "WARNING",
             "AIGOV_RATE_LIMIT_PER_SECOND": "1000000",
             "AIGOV_RATE_LIMIT_BURST": "1000000",
-            "AIGOV_AUTH_TOKENS": json.dumps({TOKEN: {"principal": "bench", "roles": ["publisher"]}}),
+            "AIGOV_AUTH_TOKENS": json.dumps(
+                {TOKEN: {"principal": "bench", "roles": ["publisher"]}}
+            ),
         }
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "aigov_intake"], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        [sys.executable, "-m", "aigov_intake"],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -143,7 +148,9 @@ def start_intake(prefix: str, log: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"intake not ready after 60 s; see {log}")
 
 
-def run_wrk(wrk: str, name: str, per_request: int, connections: int, seconds: int, tmp: Path) -> Run:
+def run_wrk(
+    wrk: str, name: str, per_request: int, connections: int, seconds: int, tmp: Path
+) -> Run:
     """Run wrk with a Lua script that sends unique events, and parse its summary."""
     script = tmp / f"{name}.lua"
     script.write_text(
@@ -160,9 +167,19 @@ def run_wrk(wrk: str, name: str, per_request: int, connections: int, seconds: in
     )
     progress(f"{name}: wrk -c{connections} -d{seconds}s ({per_request} event(s) per request)")
     out = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script),
-         f"http://127.0.0.1:{PORT}"],
-        check=True, capture_output=True, text=True,
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{PORT}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
