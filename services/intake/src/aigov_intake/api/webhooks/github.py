@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from aigov_intake.adapters import github as adapter
 from aigov_intake.api import deps
+from aigov_intake.api.webhooks._openapi import header_parameter, query_parameter
 from aigov_intake.attribution import QUERY_PARAMETER, resolve_system
 from aigov_intake.bodies import JSON_TYPES, field_errors_of, media_type, parse_json, unprocessable
 from aigov_intake.service import REJECTED
@@ -62,33 +63,15 @@ class GithubReceipt(BaseModel):
     )
 
 
-def _header(name: str, description: str, *, required: bool = True) -> dict[str, Any]:
-    return {
-        "in": "header",
-        "name": name,
-        "required": required,
-        "schema": {"type": "string"},
-        "description": description,
-    }
-
-
-def _query(name: str, description: str) -> dict[str, Any]:
-    return {
-        "in": "query",
-        "name": name,
-        "required": False,
-        "schema": {"type": "string"},
-        "description": description,
-    }
-
-
 OPENAPI: Final[dict[str, Any]] = {
     "parameters": [
-        _header(SIGNATURE_HEADER, "`sha256=<hex HMAC-SHA256(secret, body)>`."),
-        _header(EVENT_HEADER, "`deployment`, `deployment_status`, `ping`, ..."),
-        _header(DELIVERY_HEADER, "GUID of the delivery.", required=False),
-        _query(QUERY_PARAMETER, "The AI system, when deployments carry no `payload.ai_system`."),
-        _query(
+        header_parameter(SIGNATURE_HEADER, "`sha256=<hex HMAC-SHA256(secret, body)>`."),
+        header_parameter(EVENT_HEADER, "`deployment`, `deployment_status`, `ping`, ..."),
+        header_parameter(DELIVERY_HEADER, "GUID of the delivery.", required=False),
+        query_parameter(
+            QUERY_PARAMETER, "The AI system, when deployments carry no `payload.ai_system`."
+        ),
+        query_parameter(
             adapter.REGION_PARAMETER, "The region, when deployments carry no `payload.ai_region`."
         ),
     ],

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from aigov_intake.adapters import mlflow as adapter
 from aigov_intake.api import deps
+from aigov_intake.api.webhooks._openapi import header_parameter, query_parameter
 from aigov_intake.attribution import QUERY_PARAMETER, resolve_system
 from aigov_intake.bodies import (
     JSON_TYPES,
@@ -68,28 +69,14 @@ class MlflowReceipt(BaseModel):
     )
 
 
-def _header(name: str, description: str, *, required: bool = True) -> dict[str, Any]:
-    return {
-        "in": "header",
-        "name": name,
-        "required": required,
-        "schema": {"type": "string"},
-        "description": description,
-    }
-
-
 OPENAPI: Final[dict[str, Any]] = {
     "parameters": [
-        _header(SIGNATURE_HEADER, "`v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`."),
-        _header(DELIVERY_HEADER, "Unique id of the delivery (signed)."),
-        _header(TIMESTAMP_HEADER, "Unix seconds when MLflow sent it (signed)."),
-        {
-            "in": "query",
-            "name": QUERY_PARAMETER,
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "The AI system, when the model version has no `ai_system` tag.",
-        },
+        header_parameter(SIGNATURE_HEADER, "`v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`."),
+        header_parameter(DELIVERY_HEADER, "Unique id of the delivery (signed)."),
+        header_parameter(TIMESTAMP_HEADER, "Unix seconds when MLflow sent it (signed)."),
+        query_parameter(
+            QUERY_PARAMETER, "The AI system, when the model version has no `ai_system` tag."
+        ),
     ],
     "requestBody": {
         "required": True,
