@@ -196,6 +196,8 @@ class ServiceSettings(BaseSettings):
     topic_partitions: int = Field(default=3, ge=1, le=1000)
     # Apply the service's Alembic migrations at startup (off when a deploy job runs them).
     migrate_on_start: bool = True
+    # Run the service's event consumers in this process (false for API-only replicas).
+    run_consumers: bool = True
     # Per-principal request rate limit (token bucket): sustained rate and burst size.
     rate_limit_per_second: float = Field(default=200.0, gt=0)
     rate_limit_burst: int = Field(default=400, ge=1)
