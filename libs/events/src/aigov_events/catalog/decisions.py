@@ -12,7 +12,13 @@ from typing import Annotated, Any, ClassVar
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from aigov_events.catalog.base import EventPayload, ReleasePayload, StrictModel
-from aigov_events.catalog.enums import ComparisonOp, IncidentSeverity, MaterialChangeKind, Tier
+from aigov_events.catalog.enums import (
+    ComparisonOp,
+    EvidenceKind,
+    IncidentSeverity,
+    MaterialChangeKind,
+    Tier,
+)
 from aigov_events.catalog.primitives import (
     ControlId,
     Identifier,
@@ -24,7 +30,7 @@ from aigov_events.catalog.primitives import (
     Text,
     Timestamp,
 )
-from aigov_events.catalog.releases import MetricName
+from aigov_events.catalog.releases import MetricName, SectionKey
 from aigov_events.topics import DECISIONS
 
 NistSubcategory = Annotated[
@@ -72,20 +78,50 @@ class FrameworkRefs(StrictModel):
     iso_42001: Annotated[list[IsoControl], Field(max_length=50)] = Field(default_factory=list)
 
 
-class RequiredControl(StrictModel):
-    """A control the tier requires, with its framework mapping."""
-
-    control_id: ControlId
-    title: Name | None = None
-    frameworks: FrameworkRefs = Field(default_factory=FrameworkRefs)
-
-
 class EvaluationMinimum(StrictModel):
     """A metric bound a release's evaluation must meet: `value op threshold`."""
 
     metric: MetricName
     op: ComparisonOp
     threshold: float
+
+
+class EvidenceSpec(StrictModel):
+    """What evidence satisfies a control, so the evidence service can check it without the policy.
+
+    Only the fields of its `kind` apply: `artifact_kind` and `required_sections` for
+    artifacts, `suite` and `metrics` for evaluations, `role` and `count` for approvals,
+    `signals` for monitoring; lineage needs none.
+    """
+
+    kind: EvidenceKind
+    artifact_kind: Slug | None = None
+    """`artifact.submitted` kind that satisfies the control (`model_card`)."""
+    required_sections: Annotated[list[SectionKey], Field(max_length=64)] = Field(
+        default_factory=list
+    )
+    """Sections that must be present and non-empty in that artifact."""
+    suite: Name | None = None
+    """Evaluation suite whose results count (any suite when absent)."""
+    metrics: Annotated[list[EvaluationMinimum], Field(max_length=100)] = Field(default_factory=list)
+    """Thresholds this control checks (the decision's `evaluation_minimums` when empty)."""
+    role: Slug | None = None
+    """Role of the approvers (approval evidence)."""
+    count: Annotated[int, Field(ge=1, le=10)] | None = None
+    """How many distinct approvers in `role` (approval evidence)."""
+    signals: Annotated[list[Slug], Field(max_length=50)] = Field(default_factory=list)
+    """Signals whose monitoring route must be verified (monitoring evidence)."""
+
+
+class RequiredControl(StrictModel):
+    """A control the tier requires, with its framework mapping and what evidence satisfies it."""
+
+    control_id: ControlId
+    title: Name | None = None
+    frameworks: FrameworkRefs = Field(default_factory=FrameworkRefs)
+    evidence: Annotated[list[EvidenceSpec], Field(max_length=10)] = Field(default_factory=list)
+    """Evidence that satisfies the control: all of these are needed (none listed: attested by a
+    waiver or out-of-band review only, so the control stays missing until waived)."""
 
 
 class RequiredApproval(StrictModel):
@@ -142,6 +178,13 @@ class TierAssigned(EventPayload):
                     "eu_ai_act": ["11", "13"],
                     "iso_42001": ["A.6.2.7"],
                 },
+                "evidence": [
+                    {
+                        "kind": "artifact",
+                        "artifact_kind": "model_card",
+                        "required_sections": ["intended_use", "limitations", "evaluation"],
+                    }
+                ],
             },
             {
                 "control_id": "evaluation.prompt_injection",
@@ -150,6 +193,18 @@ class TierAssigned(EventPayload):
                     "eu_ai_act": ["15"],
                     "iso_42001": ["A.6.2.4"],
                 },
+                "evidence": [
+                    {
+                        "kind": "evaluation",
+                        "metrics": [
+                            {
+                                "metric": "prompt_injection_success_rate",
+                                "op": "<=",
+                                "threshold": 0.05,
+                            }
+                        ],
+                    }
+                ],
             },
         ],
         "evaluation_minimums": [

@@ -72,6 +72,21 @@ class ComparisonOp(StrEnum):
     LE = "<="
 
 
+class EvidenceKind(StrEnum):
+    """What kind of evidence satisfies a control."""
+
+    ARTIFACT = "artifact"
+    """An `artifact.submitted` of a given kind with required sections present and non-empty."""
+    EVALUATION = "evaluation"
+    """`evaluation.completed` results for the release meeting metric thresholds."""
+    APPROVAL = "approval"
+    """`approval.granted` by principals in a role, other than the release's submitter."""
+    MONITORING = "monitoring"
+    """A verified monitoring route (`monitoring.probe.completed` ok) for the system."""
+    LINEAGE = "lineage"
+    """A `lineage.recorded` for the system (datasets into training/evaluation jobs)."""
+
+
 class MaterialChangeKind(StrEnum):
     """What triggered a material change: a manifest revision or an evaluation regression."""
 
