@@ -32,6 +32,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import to_json
 
 from aigov_events.errors import InvalidEnvelope
 
@@ -154,7 +155,9 @@ class CloudEvent(BaseModel):
             return None
         if isinstance(self.data, str) and not is_json_content_type(self.datacontenttype):
             return self.data.encode("utf-8")
-        return json.dumps(self.data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        # pydantic-core's serializer: the compact UTF-8 JSON json.dumps would give (NaN and
+        # Infinity included), several times faster, and this runs for every record published.
+        return to_json(self.data, inf_nan_mode="constants")
 
     def with_extensions(self, **extensions: ExtensionValue) -> CloudEvent:
         """Return a copy with the given extensions set (e.g. intake stamping `actor`)."""

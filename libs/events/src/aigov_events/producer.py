@@ -39,10 +39,16 @@ PUBLISH_SECONDS = Histogram(
 )
 
 
-def to_record(event: DomainEvent[Any]) -> OutgoingRecord:
-    """The Kafka record for an event: binary mode, key = system id, current trace context."""
+def to_record(
+    event: DomainEvent[Any], trace_headers: Sequence[tuple[str, bytes]] | None = None
+) -> OutgoingRecord:
+    """The Kafka record for an event: binary mode, key = system id, current trace context.
+
+    `trace_headers` are the current context's headers when the caller already computed
+    them (a batch shares one context); otherwise they are computed here.
+    """
     value, headers = to_kafka_binary(event.envelope)
-    telemetry.inject(headers)
+    headers.extend(telemetry.context_headers() if trace_headers is None else trace_headers)
     return OutgoingRecord(
         topic=event.topic,
         key=partition_key(event.system_id),
@@ -79,7 +85,8 @@ class Publisher:
         if len(events) > 1:
             span.set_attribute("messaging.batch.message_count", len(events))
         with trace.use_span(span, end_on_exit=False):
-            records = [to_record(event) for event in events]
+            trace_headers = telemetry.context_headers()
+        records = [to_record(event, trace_headers) for event in events]
         try:
             positions = await self._bus.send(records, atomic=len(records) > 1)
         except Exception as exc:

@@ -19,9 +19,14 @@ _TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
 
 def inject(headers: list[tuple[str, bytes]]) -> None:
     """Append the current trace context (`traceparent`, ...) to Kafka-style headers."""
+    headers.extend(context_headers())
+
+
+def context_headers() -> list[tuple[str, bytes]]:
+    """The current trace context as Kafka-style headers (computed once for many records)."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    headers.extend((name, value.encode("utf-8")) for name, value in carrier.items())
+    return [(name, value.encode("utf-8")) for name, value in carrier.items()]
 
 
 def extract(headers: Sequence[tuple[str, bytes]]) -> context.Context:

@@ -16,13 +16,13 @@ from __future__ import annotations
 import functools
 import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import select, tuple_
+from sqlalchemy import DateTime, String, TextClause, bindparam, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
@@ -176,14 +176,20 @@ class AcceptLedger:
         await self._writes.submit((events, principal))
 
     async def _lookup_batch(self, requests: list[list[EventKey]]) -> list[set[EventKey]]:
-        keys = {key for request in requests for key in request}
-        table = AcceptedEvent.__table__  # type: ignore[attr-defined]
+        keys = list({key for request in requests for key in request})
         async with self._sessionmaker() as session:
-            rows = await session.execute(
-                select(table.c.source, table.c.event_id).where(
-                    tuple_(table.c.source, table.c.event_id).in_(list(keys))
+            if session.get_bind().dialect.name == "postgresql":
+                rows = await session.execute(
+                    _LOOKUP_BY_ARRAYS,
+                    {"sources": [s for s, _ in keys], "ids": [i for _, i in keys]},
                 )
-            )
+            else:
+                table = AcceptedEvent.__table__  # type: ignore[attr-defined]
+                rows = await session.execute(
+                    select(table.c.source, table.c.event_id).where(
+                        tuple_(table.c.source, table.c.event_id).in_(keys)
+                    )
+                )
         found = {(source, event_id) for source, event_id in rows}
         return [found.intersection(request) for request in requests]
 
@@ -222,11 +228,47 @@ class AcceptLedger:
                     add(row, update)
         async with self._sessionmaker() as session, session.begin():
             dialect = session.get_bind().dialect.name
+            if dialect == "postgresql":
+                accepted = groups.pop((AcceptedEvent, KEEP), {})
+                if accepted:
+                    await session.execute(_INSERT_ACCEPTED_BY_ARRAYS, _columns(accepted.values()))
             for (model, update), rows in groups.items():
                 # executemany with one cached statement: SQLAlchemy batches the rows into
                 # multi-row INSERTs ("insertmanyvalues") without recompiling per request.
                 await session.execute(_upsert(dialect, model, update), list(rows.values()))
         return [None] * len(requests)
+
+
+# A row-value IN list of a thousand keys costs PostgreSQL (and SQLAlchemy's compiler) far
+# more than the lookup itself; two array parameters keep the statement one prepared
+# shape, and the join probes the primary key once per key.
+_LOOKUP_BY_ARRAYS: TextClause = text(
+    "SELECT a.source, a.event_id FROM accepted_events AS a "
+    "JOIN unnest(:sources, :ids) AS k(source, event_id) "
+    "ON a.source = k.source AND a.event_id = k.event_id"
+).bindparams(
+    bindparam("sources", type_=postgresql.ARRAY(String)),
+    bindparam("ids", type_=postgresql.ARRAY(String)),
+)
+
+
+_ACCEPTED_COLUMNS = ("source", "event_id", "event_type", "system_id", "principal", "accepted_at")
+# The bulk of every write: one statement with one array per column instead of a multi-row
+# VALUES list SQLAlchemy would render (and PostgreSQL parse) for each batch.
+_INSERT_ACCEPTED_BY_ARRAYS: TextClause = text(
+    "INSERT INTO accepted_events (source, event_id, event_type, system_id, principal, accepted_at) "
+    "SELECT * FROM unnest(:source, :event_id, :event_type, :system_id, :principal, :accepted_at) "
+    "ON CONFLICT (source, event_id) DO NOTHING"
+).bindparams(
+    *(bindparam(name, type_=postgresql.ARRAY(String)) for name in _ACCEPTED_COLUMNS[:-1]),
+    bindparam("accepted_at", type_=postgresql.ARRAY(DateTime(timezone=True))),
+)
+
+
+def _columns(rows: Iterable[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows of accepted events as one list per column (for the unnest insert)."""
+    rows = list(rows)
+    return {name: [row[name] for row in rows] for name in _ACCEPTED_COLUMNS}
 
 
 _ledgers: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], AcceptLedger] = (
