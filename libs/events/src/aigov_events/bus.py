@@ -7,8 +7,10 @@ publisher and the consumer runner are written once and behave the same on both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Protocol
 
 from aiokafka.partitioner import murmur2
@@ -219,6 +221,78 @@ class _NamespacedSubscription:
         await self._inner.close()
 
 
+class SharedBus:
+    """One bus used by several owners in a process (the all-in-one server's four services).
+
+    Each owner starts and stops it as if it were its own; the inner bus starts with the
+    first owner and stops with the last, so in-process consumers of one service are woken
+    by another service's sends and share one log connection.
+    """
+
+    def __init__(self, inner: Bus, on_last_stop: Callable[[], None] | None = None) -> None:
+        self._inner = inner
+        self.kind = inner.kind
+        self._owners = 0
+        self._lock = asyncio.Lock()
+        self._on_last_stop = on_last_stop
+
+    async def start(self) -> None:
+        """Start the inner bus for the first owner; later owners join it."""
+        async with self._lock:
+            if self._owners == 0:
+                await self._inner.start()
+            self._owners += 1
+
+    async def stop(self) -> None:
+        """Leave; the last owner to leave stops the inner bus."""
+        async with self._lock:
+            if self._owners == 0:
+                return
+            self._owners -= 1
+            if self._owners == 0:
+                await self._inner.stop()
+                if self._on_last_stop is not None:
+                    self._on_last_stop()
+
+    async def ping(self) -> None:
+        """Ping the inner bus."""
+        await self._inner.ping()
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the topics on the inner bus."""
+        await self._inner.ensure_topics(topics)
+
+    async def send(
+        self, records: Sequence[OutgoingRecord], *, atomic: bool
+    ) -> list[RecordPosition]:
+        """Send on the inner bus."""
+        return await self._inner.send(records, atomic=atomic)
+
+    def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription:
+        """Subscribe on the inner bus."""
+        return self._inner.subscribe(group=group, topics=topics)
+
+
+# Embedded logs by resolved file path: a SQLite log file belongs to one bus per process.
+_SHARED_EMBEDDED: dict[Path, SharedBus] = {}
+
+
+def _shared_embedded(path: str, partitions: int) -> SharedBus:
+    from aigov_events.embedded_bus import EmbeddedBus
+
+    key = Path(path).resolve()
+
+    def forget() -> None:
+        _SHARED_EMBEDDED.pop(key, None)
+
+    shared = _SHARED_EMBEDDED.get(key)
+    if shared is None:
+        shared = _SHARED_EMBEDDED[key] = SharedBus(
+            EmbeddedBus(path, partitions=partitions), on_last_stop=forget
+        )
+    return shared
+
+
 def create_bus(
     kind: BusKind,
     *,
@@ -234,9 +308,8 @@ def create_bus(
 
         bus: Bus = KafkaBus(kafka_bootstrap_servers, client_id=client_id, partitions=partitions)
     elif kind == "embedded":
-        from aigov_events.embedded_bus import EmbeddedBus
-
-        bus = EmbeddedBus(embedded_path, partitions=partitions)
+        # Services in one process that name the same file share one log (see SharedBus).
+        bus = _shared_embedded(embedded_path, partitions)
     else:
         raise ValueError(f"unknown bus kind {kind!r} (expected 'kafka' or 'embedded')")
     return NamespacedBus(bus, topic_prefix) if topic_prefix else bus

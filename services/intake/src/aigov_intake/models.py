@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, MetaData
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 SCHEMA = "intake"
+
+# A registry of our own, not SQLModel's global one: in the embedded mode all four services
+# share one process, and others have tables with the same names (`systems`).
+metadata = MetaData()
+
+
+class IntakeTable(SQLModel, registry=registry(metadata=metadata)):
+    """Base of intake's tables (kept out of `SQLModel.metadata`)."""
 
 
 def _timestamp() -> Column[datetime]:
     return Column(DateTime(timezone=True), nullable=False)
 
 
-class AcceptedEvent(SQLModel, table=True):
+class AcceptedEvent(IntakeTable, table=True):
     """An event intake published; (source, id) is unique, so a retried event is not re-published."""
 
     __tablename__ = "accepted_events"
@@ -32,7 +41,7 @@ class AcceptedEvent(SQLModel, table=True):
     accepted_at: datetime = Field(sa_column=_timestamp())
 
 
-class SystemRecord(SQLModel, table=True):
+class SystemRecord(IntakeTable, table=True):
     """The latest manifest revision intake accepted for an AI system."""
 
     __tablename__ = "systems"
@@ -45,7 +54,7 @@ class SystemRecord(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_timestamp())
 
 
-class ReleaseRecord(SQLModel, table=True):
+class ReleaseRecord(IntakeTable, table=True):
     """Who submitted a release: the first principal to send evidence for (system, version)."""
 
     __tablename__ = "releases"
@@ -56,7 +65,7 @@ class ReleaseRecord(SQLModel, table=True):
     first_seen_at: datetime = Field(sa_column=_timestamp())
 
 
-class WaiverRecord(SQLModel, table=True):
+class WaiverRecord(IntakeTable, table=True):
     """A waiver request and its decision, so grant/reject can find the system and the requester."""
 
     __tablename__ = "waivers"
@@ -69,7 +78,7 @@ class WaiverRecord(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=200)
 
 
-class IncidentRecord(SQLModel, table=True):
+class IncidentRecord(IntakeTable, table=True):
     """An incident and its last known status, so later steps can find its AI system."""
 
     __tablename__ = "incidents"
