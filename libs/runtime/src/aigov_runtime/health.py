@@ -34,6 +34,7 @@ __all__ = [
     "ReadinessReport",
     "health_router",
     "install_readiness_checks",
+    "readiness_checks_of",
     "run_readiness_checks",
 ]
 
@@ -72,6 +73,11 @@ class ReadinessReport(BaseModel):
 def install_readiness_checks(app: FastAPI, checks: ReadinessChecks | None) -> None:
     """Make `checks` what `/readyz` of `app` runs; None means not serving (before/after lifespan)."""
     setattr(app.state, _CHECKS_STATE_KEY, None if checks is None else dict(checks))
+
+
+def readiness_checks_of(app: FastAPI) -> ReadinessChecks | None:
+    """The readiness checks installed on `app` (None before startup and during shutdown)."""
+    return _checks_of(app)
 
 
 def _checks_of(app: FastAPI) -> ReadinessChecks | None:
