@@ -435,7 +435,7 @@ class TestCrossFieldRules:
             ({"retryable": True, "next_attempt_at": None}, "next_attempt_at"),
             ({"retryable": False}, "next_attempt_at"),
             ({"attempt": 0}, "attempt"),
-            ({"channel": "email"}, "channel"),
+            ({"channel": "carrier-pigeon"}, "channel"),
         ],
     )
     def test_notification_failure_rules(self, changes: dict[str, Any], error_field: str) -> None:

@@ -24,6 +24,7 @@ from aigov_events.catalog.decisions import (
     EvaluationMinimum,
     EvaluationRegression,
     EvidenceSpec,
+    FieldChange,
     FiredRule,
     FrameworkRefs,
     GateDecided,
@@ -73,6 +74,8 @@ from aigov_events.catalog.notifications import (
     IncidentEscalated,
     NotificationFailed,
     NotificationSent,
+    SilenceCreated,
+    SilenceExpired,
     SlaBreached,
 )
 from aigov_events.catalog.primitives import CONTROL_ID_PATTERN, EVENT_TYPE_PATTERN
@@ -142,6 +145,7 @@ __all__ = [
     "EventPayload",
     "EvidenceKind",
     "EvidenceSpec",
+    "FieldChange",
     "FiredRule",
     "FrameworkRefs",
     "GateDecided",
@@ -173,6 +177,8 @@ __all__ = [
     "RequiredApproval",
     "RequiredControl",
     "RunRef",
+    "SilenceCreated",
+    "SilenceExpired",
     "SlaBreached",
     "StrictModel",
     "SystemRegistered",

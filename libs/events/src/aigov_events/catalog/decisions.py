@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import Field, JsonValue, StringConstraints, ValidationInfo, field_validator
 
 from aigov_events.catalog.base import EventPayload, ReleasePayload, StrictModel
 from aigov_events.catalog.enums import (
@@ -260,6 +260,18 @@ class MetricRegression(StrictModel):
     """Largest change in the bad direction the policy tolerates."""
 
 
+class FieldChange(StrictModel):
+    """One material field a revision changed against the approved manifest: old -> new, and why."""
+
+    field: ManifestPath
+    old: JsonValue = None
+    """Value in the approved manifest (absent: the field was not set)."""
+    new: JsonValue = None
+    """Value in the new revision (absent: the field was removed)."""
+    rule: Identifier
+    """Id of the policy pack's material-change rule that makes this change material."""
+
+
 class ManifestDiff(StrictModel):
     """The manifest revisions a material change is between, and the material fields it touched."""
 
@@ -269,6 +281,8 @@ class ManifestDiff(StrictModel):
     to_manifest_sha256: Sha256Hex
     changed_fields: Annotated[list[ManifestPath], Field(min_length=1, max_length=100)]
     """Material fields the revision changed, as dotted manifest paths."""
+    changes: Annotated[list[FieldChange], Field(max_length=100)] = Field(default_factory=list)
+    """Each material change with its old and new value and the rule that flagged it."""
 
     @field_validator("to_revision")
     @classmethod
@@ -305,6 +319,20 @@ class MaterialChangeDetected(EventPayload):
             "from_manifest_sha256": "ee2569480e7ceafe679c7b1613165e0664452c4f83ff50f1571d94201e0276d8",
             "to_manifest_sha256": "4c8e0f2b9a1d3e5f7a9b0c2d4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f",
             "changed_fields": ["spec.data.labelPolicy", "spec.data.trainingSources"],
+            "changes": [
+                {
+                    "field": "spec.data.labelPolicy",
+                    "old": "hired-within-12-months",
+                    "new": "hired-and-retained-24-months",
+                    "rule": "label-policy",
+                },
+                {
+                    "field": "spec.data.trainingSources",
+                    "old": [{"id": "historical-hiring-decisions", "version": "2025-q4"}],
+                    "new": [{"id": "historical-hiring-decisions", "version": "2026-q1"}],
+                    "rule": "training-data-sources",
+                },
+            ],
         },
         "voids_approvals_of": "2026.2.0",
     }

@@ -100,6 +100,7 @@ class Channel(StrEnum):
     WEBHOOK = "webhook"
     SLACK = "slack"
     PAGERDUTY = "pagerduty"
+    EMAIL = "email"
 
 
 #: Alert signals the default routing tree and monitoring requirements know.

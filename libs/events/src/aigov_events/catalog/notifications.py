@@ -135,3 +135,54 @@ class SlaBreached(EventPayload):
         if isinstance(due_at, datetime) and breached_at < due_at:
             raise ValueError("breached_at is before due_at")
         return breached_at
+
+
+class SilenceCreated(EventPayload):
+    """An operator silenced a system's alerts for a time window (audited like any decision)."""
+
+    event_type = "io.aigov.silence.created.v1"
+    topic = NOTIFICATIONS
+    example: ClassVar[Mapping[str, Any]] = {
+        "system_id": "support-summarizer",
+        "silence_id": "s-4b1e9f20",
+        "matchers": ['system="support-summarizer"', 'signal="drift"'],
+        "starts_at": "2026-11-20T10:00:00Z",
+        "ends_at": "2026-11-20T14:00:00Z",
+        "created_by": "dana.kim",
+        "comment": "Re-indexing the retrieval corpus; drift expected until 14:00.",
+    }
+
+    silence_id: Identifier
+    matchers: Annotated[list[Text], Field(min_length=1, max_length=50)]
+    """Alertmanager-style matchers (`name="v"`, `!=`, `=~`, `!~`); all must match."""
+    starts_at: Timestamp
+    ends_at: Timestamp
+    created_by: Name
+    """Authenticated principal that created the silence."""
+    comment: Text
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")
+        if isinstance(starts_at, datetime) and ends_at <= starts_at:
+            raise ValueError("ends_at is not after starts_at")
+        return ends_at
+
+
+class SilenceExpired(EventPayload):
+    """A silence stopped muting alerts: expired early by an operator, or its window ended."""
+
+    event_type = "io.aigov.silence.expired.v1"
+    topic = NOTIFICATIONS
+    example: ClassVar[Mapping[str, Any]] = {
+        "system_id": "support-summarizer",
+        "silence_id": "s-4b1e9f20",
+        "expired_at": "2026-11-20T12:30:00Z",
+        "expired_by": "dana.kim",
+    }
+
+    silence_id: Identifier
+    expired_at: Timestamp
+    expired_by: Name | None = None
+    """Principal that expired it early; absent when the window simply ended."""

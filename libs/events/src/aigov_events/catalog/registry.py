@@ -29,6 +29,8 @@ from aigov_events.catalog.notifications import (
     IncidentEscalated,
     NotificationFailed,
     NotificationSent,
+    SilenceCreated,
+    SilenceExpired,
     SlaBreached,
 )
 from aigov_events.catalog.releases import (
@@ -82,6 +84,8 @@ MODELS: Final[tuple[type[EventPayload], ...]] = (
     NotificationFailed,
     IncidentEscalated,
     SlaBreached,
+    SilenceCreated,
+    SilenceExpired,
 )
 
 ROOT: Final = "(root)"
