@@ -3,7 +3,9 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-UV ?= uv
+UV_VERSION := 0.13.8
+# uv from PATH, else where `pip install --user` puts it (see the `uv` target).
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 STACK := $(RUN) python deploy/local/stack.py
 SERVICES := $(RUN) python deploy/local/services.py
@@ -13,15 +15,30 @@ PYTEST_ARGS ?=
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-.PHONY: install
-install: ## Install the Python workspace (uv sync) and fetch the Kafka broker jars
-	@command -v $(UV) >/dev/null || { echo "uv is missing: pip install uv (or run .ci/run, which installs it)"; exit 1; }
+.PHONY: uv
+uv: # Install uv (pinned) with pip when it is missing: a fresh machine needs only Python and make
+	@command -v $(UV) >/dev/null 2>&1 || { \
+		echo "installing uv $(UV_VERSION) with pip (--user)"; \
+		python3 -m pip install --user --quiet "uv==$(UV_VERSION)" || \
+		python3 -m pip install --user --quiet --break-system-packages "uv==$(UV_VERSION)"; }
+
+.PHONY: install-python
+install-python: uv ## Install the Python workspace (uv sync; uses the machine's Python 3.11+)
 	$(UV) sync --frozen
+
+.PHONY: install
+install: install-python ## install-python, and fetch the Kafka broker jars (for `make up` and the tests)
 	$(STACK) fetch
 
 .PHONY: run
-run: install ## Run aigov on its embedded default (one process, SQLite, embedded bus) and show it working
-	$(RUN) python deploy/local/embedded_demo.py
+run: install-python ## Run all of aigov in one process on :8080 (embedded bus, SQLite) with demo data
+	AIGOV_DEMO=true $(RUN) python -m aigov_embedded
+
+.PHONY: demo
+demo: ## Load the demo data into the services `make up` started
+	$(RUN) python -m aigov_embedded.demo --intake-url http://127.0.0.1:8081 \
+		--tiering-url http://127.0.0.1:8082 --evidence-url http://127.0.0.1:8083 \
+		--router-url http://127.0.0.1:8084
 
 .PHONY: up
 up: install ## Start local Kafka, PostgreSQL and every service, each as its own process
@@ -70,12 +87,14 @@ typecheck: ## mypy --strict over libs, services, tests, deploy scripts and bench
 	$(RUN) mypy
 
 .PHONY: docs
-docs: ## Regenerate the event JSON Schemas (docs/events/) and the catalog page (docs/events.md)
+docs: ## Regenerate the event schemas (docs/events/, docs/events.md) and the control library (docs/controls.md)
 	$(RUN) python -m aigov_events.catalog.docs --out docs
+	$(RUN) python -m aigov_tiering.docs --out docs
 
 .PHONY: docs-check
-docs-check: ## Fail if docs/events is stale
+docs-check: ## Fail if the generated docs (events, control library) are stale
 	$(RUN) python -m aigov_events.catalog.docs --out docs --check
+	$(RUN) python -m aigov_tiering.docs --out docs --check
 
 .PHONY: helm-check
 helm-check: ## Lint the Helm chart (not built yet: arrives with the deployment issue)
