@@ -1,0 +1,14 @@
+"""Evidence's HTTP API, all under /v1 (importable without the app, for the all-in-one server)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aigov_evidence.api import gate, releases, systems
+
+router = APIRouter(prefix="/v1")
+router.include_router(gate.router)
+router.include_router(systems.router)
+router.include_router(releases.router)
+
+ROUTERS = (router,)

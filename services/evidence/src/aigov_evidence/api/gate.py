@@ -1,0 +1,101 @@
+"""`GET /v1/gate`: may this release ship? And `GET /v1/events/{id}`: is this event recorded yet?"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Depends, Path
+
+from aigov_events.producer import Publisher
+from aigov_evidence import gate, ledger
+from aigov_evidence.api.convert import pending
+from aigov_evidence.api.deps import GateCaller, Now, Session, SystemQuery, VersionQuery, publisher
+from aigov_evidence.schemas import (
+    EventRecordedOut,
+    GateOut,
+    MissingControlOut,
+    PolicyOut,
+    WaivedControlOut,
+)
+from aigov_runtime.errors import ProblemError, problem_responses
+
+router = APIRouter(tags=["gate"])
+
+_ERRORS: Final = problem_responses(401, 403, 422, 503)
+
+
+@router.get(
+    "/gate",
+    summary="Decide whether a release may ship",
+    response_model=GateOut,
+    responses=_ERRORS,
+    description=(
+        "`allow` iff the system is registered and tiered, its tier is not prohibited, every "
+        "control its latest tier decision requires is satisfied by evidence for this release "
+        "or covered by an unexpired waiver, and no material change awaits approval. A deny "
+        "lists what is missing and what to do next. The decision is published as "
+        "`gate.decided` (not for systems the inventory has never seen)."
+    ),
+)
+async def decide(
+    system: SystemQuery,
+    version: VersionQuery,
+    caller: GateCaller,
+    session: Session,
+    now: Now,
+    pub: Annotated[Publisher, Depends(publisher)],
+) -> GateOut:
+    """Answer the release gate for (system, version) and record the answer as evidence."""
+    result = await gate.evaluate(session, system, version, now=now)
+    if result.known_system:
+        try:
+            result = await gate.publish_decision(result, publisher=pub, actor=caller.name)
+        except Exception as exc:
+            raise ProblemError(
+                503,
+                "the gate decision could not be recorded (event broker unavailable); retry later",
+                headers={"Retry-After": "5"},
+            ) from exc
+    return GateOut(
+        system=result.system_id,
+        version=result.version,
+        decision=result.decision,
+        tier=result.tier,
+        policy_version=result.policy.version if result.policy is not None else None,
+        policy=PolicyOut.model_validate(result.policy.model_dump()) if result.policy else None,
+        missing_controls=[MissingControlOut(**m.model_dump()) for m in result.missing],
+        waived_controls=[WaivedControlOut(**w.model_dump()) for w in result.waived],
+        pending_material_changes=[pending(c) for c in result.pending],
+        reasons=result.reasons,
+        next_steps=result.next_steps,
+        evidence_ids=result.evidence_ids,
+        decided_at=result.decided_at,
+        gate_event_id=result.event_id,
+    )
+
+
+@router.get(
+    "/events/{event_id}",
+    summary="Whether an event has been recorded in the ledger yet",
+    response_model=EventRecordedOut,
+    responses=problem_responses(401, 403, 404, 422),
+    description="200 once the event is in the ledger; 404 until then (a CI job polls this to "
+    "wait for its own writes before asking the gate).",
+)
+async def event_recorded(
+    event_id: Annotated[str, Path(min_length=1, max_length=200)],
+    _caller: GateCaller,
+    session: Session,
+) -> EventRecordedOut:
+    """Where `event_id` sits in the ledger, or 404 if it is not recorded (yet)."""
+    record = await ledger.is_recorded(session, event_id)
+    if record is None:
+        raise ProblemError(404, f"event {event_id!r} is not recorded (yet)")
+    return EventRecordedOut(
+        event_id=record.event_id,
+        type=record.event_type,
+        system=record.system_id,
+        sequence=record.sequence,
+        recorded_at=record.recorded_at,
+        hash=record.hash,
+    )

@@ -1,0 +1,355 @@
+"""Evidence queries: what the API and the gate read (no FastAPI here, only the session).
+
+Control status is computed from the ledger on read: the latest `tier.assigned` (kept in the
+inventory row), the release's evidence records, its waivers and the clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, Final, Generic, TypeVar
+
+from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aigov_events.catalog import EventPayload, TierAssigned, validate_payload
+from aigov_evidence.controls import (
+    Evidence,
+    ReleaseEvidence,
+    ReleaseStatus,
+    Waiver,
+    evidence_types,
+    release_status,
+)
+from aigov_evidence.handlers import INCIDENTS, RELEASES, SYSTEMS, WAIVERS
+from aigov_evidence.ledger import LEDGER
+from aigov_evidence.models import ReleaseView, SystemView, WaiverView
+
+MAX_PAGE: Final = 500
+T = TypeVar("T")
+
+
+def aware(moment: datetime) -> datetime:
+    """`moment` with a time zone: SQLite hands timestamps back naive (they are stored in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class InvalidCursor(ValueError):
+    """A pagination cursor this service did not issue (or for another listing)."""
+
+
+def encode_cursor(kind: str, key: Sequence[Any]) -> str:
+    """An opaque cursor continuing a listing after `key`."""
+    raw = json.dumps([kind, *key], separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str) -> list[Any]:
+    """The key a cursor of listing `kind` continues after."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (ValueError, json.JSONDecodeError):
+        raise InvalidCursor("cursor is not one this API issued") from None
+    if not isinstance(decoded, list) or not decoded or decoded[0] != kind:
+        raise InvalidCursor("cursor belongs to another listing")
+    return decoded[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemRow:
+    """An inventory row plus what is computed on read."""
+
+    system: SystemView
+    latest_version: str | None
+    open_incidents: int
+
+
+def _latest_version() -> Any:
+    return (
+        select(RELEASES.c.version)
+        .where(RELEASES.c.system_id == SYSTEMS.c.system_id)
+        .order_by(RELEASES.c.first_seen_at.desc(), RELEASES.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _open_incidents() -> Any:
+    return (
+        select(func.count())
+        .select_from(INCIDENTS)
+        .where(INCIDENTS.c.system_id == SYSTEMS.c.system_id, INCIDENTS.c.status != "resolved")
+        .scalar_subquery()
+    )
+
+
+def _system_query() -> Select[Any]:
+    return select(SystemView, _latest_version(), _open_incidents())
+
+
+async def list_systems(
+    session: AsyncSession,
+    *,
+    tier: str | None,
+    team: str | None,
+    status: str | None,
+    gate: str | None,
+    limit: int,
+    after: str | None,
+) -> tuple[list[SystemRow], str | None]:
+    """A page of the inventory ordered by system id, filtered; and the id to continue after."""
+    query = _system_query()
+    filters = [
+        (SYSTEMS.c.tier, tier),
+        (SYSTEMS.c.team, team),
+        (SYSTEMS.c.lifecycle_status, status),
+        (SYSTEMS.c.last_gate_decision, gate),
+    ]
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    if after is not None:
+        query = query.where(SYSTEMS.c.system_id > after)
+    rows = (await session.execute(query.order_by(SYSTEMS.c.system_id).limit(limit + 1))).all()
+    items = [SystemRow(row[0], row[1], int(row[2] or 0)) for row in rows[:limit]]
+    more = len(rows) > limit
+    return items, (items[-1].system.system_id if more and items else None)
+
+
+async def get_system(session: AsyncSession, system_id: str) -> SystemRow | None:
+    """One inventory row, or None if the system never appeared in the ledger's projections."""
+    row = (await session.execute(_system_query().where(SYSTEMS.c.system_id == system_id))).first()
+    return SystemRow(row[0], row[1], int(row[2] or 0)) if row is not None else None
+
+
+async def get_release(session: AsyncSession, system_id: str, version: str) -> ReleaseView | None:
+    """The release row of (system, version), if any event named it."""
+    return await session.get(ReleaseView, (system_id, version))
+
+
+async def list_evidence(
+    session: AsyncSession,
+    system_id: str,
+    *,
+    types: Sequence[str],
+    version: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    after: int | None,
+) -> tuple[list[Any], int | None]:
+    """A page of a system's ledger records in chain order, filtered; and the sequence to continue after."""
+    query = select(LEDGER).where(LEDGER.c.system_id == system_id)
+    if types:
+        query = query.where(LEDGER.c.event_type.in_(list(types)))
+    if version is not None:
+        query = query.where(LEDGER.c.version == version)
+    if since is not None:
+        query = query.where(LEDGER.c.time >= since)
+    if until is not None:
+        query = query.where(LEDGER.c.time < until)
+    if after is not None:
+        query = query.where(LEDGER.c.sequence > after)
+    rows = (await session.execute(query.order_by(LEDGER.c.sequence).limit(limit + 1))).all()
+    items = list(rows[:limit])
+    return items, (items[-1].sequence if len(rows) > limit and items else None)
+
+
+async def list_waivers(
+    session: AsyncSession,
+    *,
+    system_id: str | None,
+    status: str | None,
+    expiring_within: timedelta | None,
+    now: datetime,
+    limit: int,
+    after: tuple[str, str] | None,
+) -> tuple[list[WaiverView], tuple[str, str] | None]:
+    """A page of waivers by expiry; `expiring_within` keeps granted ones expiring that soon."""
+    query = select(WaiverView)
+    if system_id is not None:
+        query = query.where(WAIVERS.c.system_id == system_id)
+    if status is not None:
+        query = query.where(WAIVERS.c.status == status)
+    if expiring_within is not None:
+        query = query.where(
+            WAIVERS.c.status == "granted",
+            WAIVERS.c.expires_at > now,
+            WAIVERS.c.expires_at <= now + expiring_within,
+        )
+    if after is not None:
+        expires, waiver_id = datetime.fromisoformat(after[0]), after[1]
+        query = query.where(
+            or_(
+                WAIVERS.c.expires_at > expires,
+                and_(WAIVERS.c.expires_at == expires, WAIVERS.c.waiver_id > waiver_id),
+            )
+        )
+    query = query.order_by(WAIVERS.c.expires_at, WAIVERS.c.waiver_id).limit(limit + 1)
+    rows = list((await session.scalars(query)).all())
+    items = rows[:limit]
+    more = len(rows) > limit and items
+    return items, ((items[-1].expires_at.isoformat(), items[-1].waiver_id) if more else None)
+
+
+class _Memo(Generic[T]):
+    """A bounded least-recently-used map for values that never change once recorded."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, T] = OrderedDict()
+
+    def get(self, key: str, make: Callable[[], T]) -> T:
+        """The value for `key`, made (and remembered) if absent."""
+        try:
+            self._items.move_to_end(key)
+            return self._items[key]
+        except KeyError:
+            value = self._items[key] = make()
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+            return value
+
+
+# Ledger records never change, so a record's validated payload can be reused by id: the
+# gate then validates only what it has not seen (pydantic is its largest cost otherwise).
+_PAYLOADS: Final[_Memo[EventPayload]] = _Memo(100_000)
+_DECISIONS: Final[_Memo[TierAssigned]] = _Memo(20_000)
+
+_CONTEXT: Final = (
+    select(
+        SYSTEMS.c.lifecycle_status,
+        SYSTEMS.c.tier,
+        SYSTEMS.c.tier_event_id,
+        SYSTEMS.c.tier_decision,
+        RELEASES.c.submitter,
+    )
+    .select_from(
+        SYSTEMS.outerjoin(
+            RELEASES,
+            and_(
+                RELEASES.c.system_id == SYSTEMS.c.system_id,
+                RELEASES.c.version == bindparam("version"),
+            ),
+        )
+    )
+    .where(SYSTEMS.c.system_id == bindparam("system_id"))
+)
+_RECORDS: Final = select(
+    LEDGER.c.event_id,
+    LEDGER.c.event_type,
+    LEDGER.c.version,
+    LEDGER.c.time,
+    LEDGER.c.actor,
+    LEDGER.c.payload,
+).where(
+    LEDGER.c.system_id == bindparam("system_id"),
+    LEDGER.c.event_type.in_(bindparam("types", expanding=True)),
+    or_(LEDGER.c.version.is_(None), LEDGER.c.version == bindparam("version")),
+)
+_WAIVERS: Final = select(
+    WAIVERS.c.waiver_id,
+    WAIVERS.c.version,
+    WAIVERS.c.controls,
+    WAIVERS.c.status,
+    WAIVERS.c.expires_at,
+    WAIVERS.c.requested_by,
+    WAIVERS.c.decided_by,
+).where(WAIVERS.c.system_id == bindparam("system_id"), WAIVERS.c.version == bindparam("version"))
+
+
+async def _release_records(
+    session: AsyncSession, system_id: str, version: str, types: Sequence[str]
+) -> list[Evidence]:
+    rows = await session.execute(
+        _RECORDS, {"system_id": system_id, "version": version, "types": list(types)}
+    )
+    return [
+        Evidence(
+            event_id=row.event_id,
+            version=row.version,
+            time=aware(row.time),
+            actor=row.actor,
+            payload=_PAYLOADS.get(
+                row.event_id, partial(validate_payload, row.event_type, row.payload)
+            ),
+        )
+        for row in rows
+    ]
+
+
+async def _release_waivers(session: AsyncSession, system_id: str, version: str) -> list[Waiver]:
+    rows = await session.execute(_WAIVERS, {"system_id": system_id, "version": version})
+    return [
+        Waiver(
+            waiver_id=row.waiver_id,
+            version=row.version,
+            controls=list(row.controls),
+            status=row.status,
+            expires_at=aware(row.expires_at),
+            requested_by=row.requested_by,
+            decided_by=row.decided_by,
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """A release measured against its system's latest tier decision."""
+
+    known: bool
+    """Whether the inventory has the system at all (registered, tiered or retired)."""
+    lifecycle_status: str | None
+    tier_event_id: str | None
+    decision: TierAssigned | None
+    submitter: str | None
+    status: ReleaseStatus | None
+
+
+async def assess_release(
+    session: AsyncSession, system_id: str, version: str, *, now: datetime
+) -> Assessment:
+    """Control status of (system, version) at `now`; parts are None when there is nothing to assess."""
+    context = (
+        await session.execute(_CONTEXT, {"system_id": system_id, "version": version})
+    ).first()
+    if context is None:
+        return Assessment(False, None, None, None, None, None)
+    if context.tier_decision is None or context.tier_event_id is None:
+        return Assessment(True, context.lifecycle_status, None, None, context.submitter, None)
+    decision = _DECISIONS.get(
+        context.tier_event_id, partial(TierAssigned.model_validate, context.tier_decision)
+    )
+    evidence = ReleaseEvidence(
+        version=version,
+        submitter=context.submitter,
+        records=await _release_records(session, system_id, version, evidence_types(decision)),
+    )
+    waivers = await _release_waivers(session, system_id, version)
+    return Assessment(
+        True,
+        context.lifecycle_status,
+        context.tier_event_id,
+        decision,
+        context.submitter,
+        release_status(decision, evidence, waivers, now=now),
+    )
+
+
+async def expired_waivers(session: AsyncSession, *, now: datetime, limit: int) -> list[WaiverView]:
+    """Granted waivers whose expiry has passed (the sweep announces them)."""
+    rows = await session.scalars(
+        select(WaiverView)
+        .where(WAIVERS.c.status == "granted", WAIVERS.c.expires_at <= now)
+        .order_by(WAIVERS.c.expires_at)
+        .limit(limit)
+    )
+    return list(rows.all())

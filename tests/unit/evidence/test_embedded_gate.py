@@ -1,0 +1,43 @@
+"""The whole service in embedded mode: consumer -> ledger -> projections -> gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.evidence import events as ev
+from tests.unit.evidence.harness import PUBLISHER, READER, Harness, auth
+
+pytestmark = pytest.mark.asyncio
+
+
+class TestEmbeddedGate:
+    async def test_gate_denies_failing_metric_and_missing_approval(self, evidence: Harness) -> None:
+        system = "embedded-summarizer"
+        await evidence.publish(
+            ev.registered(system),
+            ev.high_tier(system),
+            ev.evaluation(system, ev.request_body("evaluation.json")),
+            ev.artifact(system, ev.request_body("artifact.json")),
+        )
+        response = await evidence.client.get(
+            "/v1/gate", params={"system": system, "version": ev.VERSION}, headers=auth(PUBLISHER)
+        )
+        assert response.status_code == 200, response.text
+        gate = response.json()
+        assert gate["decision"] == "deny"
+        assert gate["tier"] == "high"
+        missing = {m["control_id"]: m["reason"] for m in gate["missing_controls"]}
+        assert set(missing) == {"evaluation.prompt_injection", "approval.release"}
+        assert "prompt_injection_success_rate = 0.09" in missing["evaluation.prompt_injection"]
+        recorded = await evidence.wait_recorded(gate["gate_event_id"])
+        assert recorded["type"] == "io.aigov.gate.decided.v1"
+
+    async def test_unknown_system_is_denied_with_next_step(self, evidence: Harness) -> None:
+        response = await evidence.client.get(
+            "/v1/gate", params={"system": "nobody-knows", "version": "1.0"}, headers=auth(READER)
+        )
+        assert response.status_code == 200
+        gate = response.json()
+        assert gate["decision"] == "deny"
+        assert gate["gate_event_id"] is None
+        assert any("POST /v1/systems" in step for step in gate["next_steps"])
