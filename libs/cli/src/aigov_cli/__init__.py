@@ -1,0 +1,1 @@
+"""aigov command-line client: register AI systems, send release evidence, ask the release gate."""

@@ -1,0 +1,1 @@
+"""The `aigov` subcommands, one module per resource."""

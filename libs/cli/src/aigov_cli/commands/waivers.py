@@ -1,0 +1,153 @@
+"""`aigov waiver request|grant|reject`: ship without some controls, for a while, with approval."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import click
+
+from aigov_cli.commands.options import (
+    apply,
+    base_body,
+    file_option,
+    idempotency_option,
+    json_option,
+    release_options,
+    require,
+)
+from aigov_cli.errors import CliError
+from aigov_cli.session import new_idempotency_key, output, pass_session
+from aigov_cli.values import parse_expiry
+
+
+@click.group()
+def waiver() -> None:
+    """Waivers: request one for missing controls, then grant or reject it."""
+
+
+def describe(answer: dict[str, Any]) -> str:
+    """A waiver receipt in words."""
+    text = f"waiver {answer.get('waiver_id')} {answer.get('status')} for {answer.get('system_id')}"
+    text += f" (event {answer.get('event_id')})"
+    if answer.get("duplicate"):
+        text += " — already accepted before, not published again"
+    return text
+
+
+@waiver.command("request")
+@file_option("A waiver request body (JSON/YAML, the /v1/waivers format).")
+@release_options
+@click.option(
+    "--control", multiple=True, metavar="CONTROL_ID", help="A control to waive (repeatable)."
+)
+@click.option("--justification", help="Why the release should ship without them.")
+@click.option(
+    "--compensating-control",
+    multiple=True,
+    metavar="TEXT",
+    help="What mitigates the risk meanwhile (repeatable).",
+)
+@click.option(
+    "--expires",
+    metavar="TIME|DURATION",
+    help="When the waiver ends: 2026-12-26T00:00:00Z, or 30d from now.",
+)
+@idempotency_option
+@json_option
+@click.pass_context
+def request(
+    ctx: click.Context,
+    body_file: str | None,
+    system: str | None,
+    release: str | None,
+    control: tuple[str, ...],
+    justification: str | None,
+    compensating_control: tuple[str, ...],
+    expires: str | None,
+    idempotency_key: str | None,
+    as_json: bool,
+) -> None:
+    """Request a waiver; prints the waiver id an approver grants."""
+    body = base_body(body_file)
+    expires_at = None
+    if expires is not None:
+        try:
+            expires_at = parse_expiry(expires)
+        except ValueError as exc:
+            raise CliError(f"--expires: {exc}") from None
+    apply(
+        body,
+        {
+            "system": system,
+            "version": release,
+            "controls": control,
+            "justification": justification,
+            "compensating_controls": compensating_control,
+            "expires_at": expires_at,
+        },
+    )
+    require(
+        body,
+        {
+            "system": "--system",
+            "version": "--version",
+            "controls": "--control",
+            "justification": "--justification",
+            "expires_at": "--expires",
+        },
+        body_file=body_file,
+    )
+    pass_session(ctx).send(
+        "/v1/waivers", body, idempotency_key=idempotency_key, as_json=as_json, describe=describe
+    )
+
+
+def _decide(
+    ctx: click.Context,
+    waiver_id: str,
+    decision: str,
+    rationale: str,
+    key: str | None,
+    as_json: bool,
+) -> None:
+    session = pass_session(ctx)
+    answer: dict[str, Any] = (
+        session.api()
+        .post(
+            "intake",
+            f"/v1/waivers/{quote(waiver_id, safe='')}/{decision}",
+            json={"rationale": rationale},
+            idempotency_key=key or new_idempotency_key(),
+        )
+        .body
+    )
+    # The receipt names the system, not the release: the gate of any of its releases waits for it.
+    session.remember(answer, system=str(answer.get("system_id")), version=None)
+    output(answer, as_json=as_json, text=describe(answer))
+
+
+@waiver.command("grant")
+@click.argument("waiver_id")
+@click.option("--rationale", required=True, help="Why the waiver is acceptable.")
+@idempotency_option
+@json_option
+@click.pass_context
+def grant(
+    ctx: click.Context, waiver_id: str, rationale: str, idempotency_key: str | None, as_json: bool
+) -> None:
+    """Grant a requested waiver (approver token; not the requester's)."""
+    _decide(ctx, waiver_id, "grant", rationale, idempotency_key, as_json)
+
+
+@waiver.command("reject")
+@click.argument("waiver_id")
+@click.option("--rationale", required=True, help="Why the waiver is refused.")
+@idempotency_option
+@json_option
+@click.pass_context
+def reject(
+    ctx: click.Context, waiver_id: str, rationale: str, idempotency_key: str | None, as_json: bool
+) -> None:
+    """Reject a requested waiver (approver token; not the requester's)."""
+    _decide(ctx, waiver_id, "reject", rationale, idempotency_key, as_json)
