@@ -71,6 +71,12 @@ test-integration: ## Run the integration tests (real Kafka and PostgreSQL)
 bench: install ## Run the benchmarks and write their reports under bench/reports
 	$(RUN) python bench/bench_bus.py
 	$(RUN) python bench/bench_intake.py
+	$(RUN) python bench/bench_tiering.py
+	$(RUN) python bench/bench_evidence.py
+
+.PHONY: rebuild-projections
+rebuild-projections: ## Recompute the evidence projections from the ledger (same state, by replay)
+	$(RUN) python -m aigov_evidence.rebuild
 
 .PHONY: lint
 lint: ## ruff lint and format check

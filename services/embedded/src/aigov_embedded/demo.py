@@ -1,0 +1,394 @@
+"""Demo data through the public HTTP API: three AI systems, evidence, a waiver and an alert.
+
+Loaded by `make run` into the all-in-one server (in-process) and by `make demo` into the
+services `make up` started (over HTTP). The code assistant gets everything its tier
+requires (low tier) — read from its tier decision, so the demo follows the policy pack — and
+its release is allowed; the support summarizer (high tier) gets the public example request
+files (an evaluation failing one minimum, a model card, a waiver request, an approval and a
+drift alert) and is denied; the HR policy assistant (medium tier) is only registered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+EXAMPLES_DIR: Final = Path(__file__).resolve().parent / "examples"
+
+ALLOWED: Final = ("code-assistant", "1.4.0")
+DENIED: Final = ("support-summarizer", "2026.11.3")
+REGISTERED_ONLY: Final = "hr-policy-assistant"
+
+DEV_TOKENS: Final = {
+    role: f"dev-{role}-token-please-change"
+    for role in ("publisher", "owner", "approver", "reader", "admin")
+}
+
+
+class DemoError(RuntimeError):
+    """The demo could not be loaded (the message says what failed)."""
+
+
+@dataclass
+class Endpoints:
+    """Where each service answers: one URL for the all-in-one server, four with `make up`."""
+
+    intake: str
+    tiering: str
+    evidence: str
+    router: str
+
+    @classmethod
+    def single(cls, url: str) -> Endpoints:
+        """Every service behind one base URL."""
+        return cls(url, url, url, url)
+
+
+@dataclass
+class Demo:
+    """Loads the demo through `client` (whose base URL is ignored: endpoints are absolute)."""
+
+    client: httpx.AsyncClient
+    endpoints: Endpoints
+    tokens: Mapping[str, str] = field(default_factory=lambda: dict(DEV_TOKENS))
+    say: Any = None
+    emitted: list[str] = field(default_factory=list)
+
+    def _say(self, message: str) -> None:
+        if self.say is not None:
+            self.say(message)
+
+    async def _call(
+        self, method: str, url: str, role: str, *, expect: Iterable[int] = (200, 202), **kw: Any
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}", **kw.pop("headers", {})}
+        response = await self.client.request(method, url, headers=headers, **kw)
+        if response.status_code not in set(expect):
+            raise DemoError(
+                f"{method} {url} answered {response.status_code}: {response.text[:500]}"
+            )
+        body = response.json() if response.content else None
+        if method == "POST":
+            self._remember(body)
+        return body
+
+    def _remember(self, body: Any) -> None:
+        if isinstance(body, dict):
+            if isinstance(body.get("event_id"), str):
+                self.emitted.append(body["event_id"])
+            for key in ("accepted", "event_ids"):
+                if isinstance(body.get(key), list):
+                    self.emitted.extend(str(i) for i in body[key])
+
+    async def post(self, service: str, path: str, role: str, body: Any) -> Any:
+        """POST JSON to a service path as `role`."""
+        return await self._call(
+            "POST",
+            getattr(self.endpoints, service) + path,
+            role,
+            json=body,
+            headers={
+                "Idempotency-Key": f"demo-{uuid.uuid5(uuid.NAMESPACE_URL, path + json.dumps(body, sort_keys=True))}"
+            },
+        )
+
+    async def get(
+        self, service: str, path: str, *, expect: Iterable[int] = (200,), **kw: Any
+    ) -> Any:
+        """GET a service path as a reader."""
+        return await self._call(
+            "GET", getattr(self.endpoints, service) + path, "reader", expect=expect, **kw
+        )
+
+    async def already_loaded(self) -> bool:
+        """Whether the installation has AI systems already (then the demo leaves it alone)."""
+        inventory = await self.get("evidence", "/v1/systems")
+        return bool(inventory.get("items"))
+
+    async def register(self, name: str) -> None:
+        """Register one example manifest (YAML, unchanged) as its owner."""
+        manifest = (EXAMPLES_DIR / "systems" / f"{name}.yaml").read_bytes()
+        await self._call(
+            "POST",
+            self.endpoints.intake + "/v1/systems",
+            "owner",
+            content=manifest,
+            headers={"Content-Type": "application/yaml"},
+        )
+
+    async def decision(self, system: str, *, within: float = 60.0) -> dict[str, Any]:
+        """The system's tier decision, once tiering has made it."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            view = await self.get("tiering", f"/v1/tiering/systems/{system}", expect=(200, 404))
+            if isinstance(view, dict) and isinstance(view.get("decision"), dict):
+                decision: dict[str, Any] = view["decision"]
+                return decision
+            if asyncio.get_running_loop().time() > deadline:
+                raise DemoError(f"tiering did not decide a tier for {system} within {within:g} s")
+            await asyncio.sleep(0.25)
+
+    async def satisfy(self, system: str, version: str, decision: Mapping[str, Any]) -> list[str]:
+        """Submit evidence for every control the decision requires; returns controls left open."""
+        await self.post(
+            "intake",
+            "/v1/deployments",
+            "publisher",
+            {
+                "system": system,
+                "version": version,
+                "environment": "production",
+                "region": "EU",
+                "status": "requested",
+            },
+        )
+        minimums = decision.get("evaluation_minimums", [])
+        open_controls: list[str] = []
+        suites: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for control in decision.get("required_controls", []):
+            specs = control.get("evidence", [])
+            if not specs:
+                open_controls.append(control["control_id"])
+            for spec in specs:
+                kind = spec["kind"]
+                if kind == "artifact":
+                    await self._artifact(system, version, spec)
+                elif kind == "evaluation":
+                    suite = suites.setdefault(spec.get("suite") or "release-evaluation", {})
+                    for minimum in spec.get("metrics") or minimums:
+                        suite[minimum["metric"]] = minimum
+                elif kind == "approval":
+                    if int(spec.get("count") or 1) > 1:
+                        open_controls.append(control["control_id"])
+                    else:
+                        await self._approve(system, version)
+                elif kind == "monitoring":
+                    await self._call(
+                        "POST", self.endpoints.router + f"/v1/probes/{system}", "owner"
+                    )
+                elif kind == "lineage":
+                    await self._lineage(system, version)
+        for suite_name, suite_metrics in suites.items():
+            await self._evaluation(system, version, suite_name, suite_metrics.values())
+        return open_controls
+
+    async def _artifact(self, system: str, version: str, spec: Mapping[str, Any]) -> None:
+        kind = spec.get("artifact_kind") or "document"
+        sections = {
+            name: f"Demo {name.replace('_', ' ')} for {system} {version}."
+            for name in spec.get("required_sections", [])
+        }
+        await self.post(
+            "intake",
+            "/v1/artifacts",
+            "publisher",
+            {
+                "system": system,
+                "version": version,
+                "kind": kind,
+                "title": f"{system} {version} {kind.replace('_', ' ')}",
+                "uri": f"https://docs.example.com/{system}/{version}/{kind}",
+                "sha256": hashlib.sha256(json.dumps(sections, sort_keys=True).encode()).hexdigest(),
+                "sections": sections,
+            },
+        )
+
+    async def _evaluation(
+        self, system: str, version: str, suite: str, minimums: Iterable[Mapping[str, Any]]
+    ) -> None:
+        metrics = [
+            {
+                "name": m["metric"],
+                "value": float(m["threshold"]),
+                "higher_is_better": m["op"] == ">=",
+            }
+            for m in minimums
+        ]
+        if not metrics:
+            metrics = [{"name": "accuracy", "value": 0.9, "higher_is_better": True}]
+        await self.post(
+            "intake",
+            "/v1/evaluations",
+            "publisher",
+            {
+                "system": system,
+                "version": version,
+                "suite": suite,
+                "dataset": {"id": f"{system}-eval", "version": "1"},
+                "metrics": metrics,
+                "run": {"id": f"demo-{suite}"},
+            },
+        )
+
+    async def _approve(self, system: str, version: str) -> None:
+        await self.post(
+            "intake",
+            "/v1/approvals",
+            "approver",
+            {
+                "system": system,
+                "version": version,
+                "decision": "granted",
+                "rationale": "Demo: every required control has evidence.",
+            },
+        )
+
+    async def _lineage(self, system: str, version: str) -> None:
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        event = {
+            "specversion": "1.0",
+            "id": f"demo-lineage-{system}-{version}",
+            "source": "/aigov/demo",
+            "type": "io.aigov.lineage.recorded.v1",
+            "time": now,
+            "datacontenttype": "application/json",
+            "data": {
+                "system_id": system,
+                "version": version,
+                "job": {"namespace": "demo", "name": f"{system}-training"},
+                "run_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{system}/{version}")),
+                "run_state": "COMPLETE",
+                "inputs": [{"namespace": "demo", "name": f"{system}-training-data"}],
+                "outputs": [{"namespace": "demo", "name": f"{system}-model"}],
+                "event_time": now,
+                "producer": "https://github.com/aigov/aigov/demo",
+            },
+        }
+        await self._call(
+            "POST",
+            self.endpoints.intake + "/v1/events",
+            "publisher",
+            content=json.dumps(event),
+            headers={"Content-Type": "application/cloudevents+json"},
+        )
+
+    async def example_release(self) -> None:
+        """The support summarizer's release, from the shared example request files, unchanged."""
+        requests = EXAMPLES_DIR / "requests"
+        for path, file, role in (
+            ("/v1/deployments", "deployment.json", "publisher"),
+            ("/v1/evaluations", "evaluation.json", "publisher"),
+            ("/v1/artifacts", "artifact.json", "publisher"),
+            ("/v1/waivers", "waiver-request.json", "publisher"),
+            ("/v1/approvals", "approval.json", "approver"),
+            ("/v1/alerts", "alert.json", "publisher"),
+        ):
+            await self.post("intake", path, role, json.loads((requests / file).read_text()))
+
+    async def recorded(self, *, within: float = 60.0) -> None:
+        """Wait until evidence has recorded every event this demo emitted."""
+        deadline = asyncio.get_running_loop().time() + within
+        for event_id in self.emitted:
+            while True:
+                found = await self.get("evidence", f"/v1/events/{event_id}", expect=(200, 404))
+                if (
+                    isinstance(found, dict)
+                    and found.get("recorded", True)
+                    and "status" not in found
+                ):
+                    break
+                if asyncio.get_running_loop().time() > deadline:
+                    raise DemoError(f"evidence did not record event {event_id} within {within:g} s")
+                await asyncio.sleep(0.2)
+
+    async def gate(self, system: str, version: str) -> dict[str, Any]:
+        """Ask the gate about a release."""
+        answer: dict[str, Any] = await self.get(
+            "evidence", "/v1/gate", params={"system": system, "version": version}
+        )
+        return answer
+
+
+async def load(demo: Demo) -> list[tuple[str, str, dict[str, Any]]]:
+    """Load the demo (unless data exists) and return each release's gate answer."""
+    if await demo.already_loaded():
+        demo._say("demo: systems exist already; leaving the data as it is")
+        return []
+    for name in (ALLOWED[0], DENIED[0], REGISTERED_ONLY):
+        await demo.register(name)
+    demo._say(f"demo: registered {ALLOWED[0]}, {DENIED[0]} and {REGISTERED_ONLY}")
+    decision = await demo.decision(ALLOWED[0])
+    left = await demo.satisfy(*ALLOWED, decision)
+    if left:
+        demo._say(f"demo: {ALLOWED[0]} controls the demo cannot evidence: {', '.join(left)}")
+    await demo.decision(DENIED[0])
+    await demo.example_release()
+    await demo.decision(REGISTERED_ONLY)
+    await demo.recorded()
+    # Monitoring probes complete asynchronously; give the gate what they publish.
+    await asyncio.sleep(1.0)
+    answers = []
+    for system, version in (ALLOWED, DENIED, (REGISTERED_ONLY, "1.0.0")):
+        answers.append((system, version, await demo.gate(system, version)))
+    return answers
+
+
+def summary(answers: list[tuple[str, str, dict[str, Any]]], base: str) -> str:
+    """A readable summary of the gate answers."""
+    lines = ["", "demo loaded — the release gate says:"]
+    for system, version, answer in answers:
+        missing = [m.get("control_id") or m.get("id") for m in answer.get("missing_controls", [])]
+        more = (
+            f" (missing: {', '.join(map(str, missing[:4]))}{', …' if len(missing) > 4 else ''})"
+            if missing
+            else ""
+        )
+        lines.append(
+            f"  {system} {version}: tier {answer.get('tier')}, {answer.get('decision', '?').upper()}{more}"
+        )
+    lines.append(
+        f"  see why: {base}/v1/gate?system=support-summarizer&version=2026.11.3 (reader token)"
+    )
+    return "\n".join(lines)
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+async def _main(endpoints: Endpoints) -> int:
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        demo = Demo(client, endpoints, say=_stderr)
+        try:
+            answers = await load(demo)
+        except (DemoError, httpx.HTTPError) as exc:
+            _stderr(f"demo failed: {exc}")
+            return 1
+    if answers:
+        _stderr(summary(answers, endpoints.evidence))
+    return 0
+
+
+def main() -> None:
+    """`python -m aigov_embedded.demo`: load the demo into running services."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--url", default=os.environ.get("AIGOV_URL", "http://127.0.0.1:8080"))
+    parser.add_argument("--intake-url", default=os.environ.get("AIGOV_INTAKE_URL"))
+    parser.add_argument("--tiering-url", default=os.environ.get("AIGOV_TIERING_URL"))
+    parser.add_argument("--evidence-url", default=os.environ.get("AIGOV_EVIDENCE_URL"))
+    parser.add_argument("--router-url", default=os.environ.get("AIGOV_ROUTER_URL"))
+    args = parser.parse_args()
+    endpoints = Endpoints(
+        args.intake_url or args.url,
+        args.tiering_url or args.url,
+        args.evidence_url or args.url,
+        args.router_url or args.url,
+    )
+    raise SystemExit(asyncio.run(_main(endpoints)))
+
+
+if __name__ == "__main__":
+    main()
