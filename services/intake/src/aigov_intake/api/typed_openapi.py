@@ -7,6 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from aigov_runtime.openapi import inline_schema
+
+__all__ = ["inline_schema", "json_body"]
+
 
 def json_body(
     model: type[BaseModel],
@@ -28,28 +32,3 @@ def json_body(
             },
         }
     }
-
-
-def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema with every `$defs` reference inlined.
-
-    Typed endpoints read their body raw (to answer 415 and 400 themselves), so FastAPI does
-    not register their models as components; a self-contained schema keeps the OpenAPI
-    document's references valid. The request models are not recursive.
-    """
-    schema = model.model_json_schema(mode="validation")
-    definitions: dict[str, Any] = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            reference = node.get("$ref")
-            if isinstance(reference, str) and reference.startswith("#/$defs/"):
-                target = resolve(definitions[reference.removeprefix("#/$defs/")])
-                return {**target, **{k: resolve(v) for k, v in node.items() if k != "$ref"}}
-            return {k: resolve(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    resolved: dict[str, Any] = resolve(schema)
-    return resolved

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Request
 from aigov_events.catalog.manifest import AISystemManifest
 from aigov_runtime.auth import authenticated
 from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.openapi import inline_schema
 from aigov_tiering.api.body import read_document, validate_as
 from aigov_tiering.api.deps import ActivePack
-from aigov_tiering.api.openapi import inline_schema
 from aigov_tiering.policy.errors import RuleEvaluationError
 from aigov_tiering.schemas import SimulationResult
 from aigov_tiering.simulation import simulate

@@ -1,4 +1,4 @@
-"""OpenAPI helpers for routes that read their body themselves (JSON or YAML)."""
+"""OpenAPI helpers shared by services whose routes read their body raw."""
 
 from __future__ import annotations
 
@@ -6,9 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+__all__ = ["inline_schema"]
+
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema with its `$defs` references inlined (not registered as components)."""
+    """The model's JSON Schema with every `$defs` reference inlined.
+
+    Routes that read their body raw (to answer 415 and 400 themselves, or to accept YAML)
+    do not get their models registered as components by FastAPI; a self-contained schema
+    keeps the OpenAPI document's references valid. The models must not be recursive.
+    """
     schema = model.model_json_schema(mode="validation")
     definitions: dict[str, Any] = schema.pop("$defs", {})
 
