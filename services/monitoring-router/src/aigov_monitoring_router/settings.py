@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field
+
 from aigov_runtime.settings import Port, ServiceSettings
 
 
 class Settings(ServiceSettings):
-    """Settings of monitoring-router: the shared ones, listening on port 8084 by default."""
+    """Settings of monitoring-router: the shared ones (port 8084) plus routing and scheduling."""
 
     http_port: Port = 8084
+    routing_config: Path | None = None
+    """YAML routing configuration; the shipped `config/default-routing.yaml` when unset."""
+    router_db_schema: str = Field(default="router", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """PostgreSQL schema of the router's tables."""
+    router_tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    """How often the scheduler looks for due timers when nothing wakes it earlier."""
+    router_timer_batch: int = Field(default=200, ge=1, le=10_000)
+    """Timers claimed per scheduler round."""
+    router_timer_lease_seconds: float = Field(default=120.0, gt=0)
+    """How long a claimed timer is ours; a crashed replica's timers are retried after it."""
+    router_delivery_concurrency: int = Field(default=64, ge=1, le=1000)
+    """Deliveries (HTTP/SMTP requests) in flight at once."""
+    router_consumers: int = Field(default=1, ge=1, le=64)
+    """Consumer-group members in this process (each handles its partitions concurrently)."""
+    router_run_scheduler: bool = True
+    """Run the timer scheduler and outbox relay in this process (off for API-only replicas)."""

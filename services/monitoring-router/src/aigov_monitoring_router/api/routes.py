@@ -1,0 +1,53 @@
+"""`/v1/routes`: the effective routing tree, route testing, configuration reload."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aigov_monitoring_router import service
+from aigov_monitoring_router.api.deps import Admin, Reader, RouterDep
+from aigov_monitoring_router.routing_config import ConfigError
+from aigov_monitoring_router.schemas import RouteTestRequest, RouteTestResult, RoutingTree
+from aigov_runtime.errors import ProblemError, problem_responses
+
+router = APIRouter(prefix="/routes", tags=["routing"])
+
+
+@router.get(
+    "",
+    response_model=RoutingTree,
+    response_model_by_alias=True,
+    summary="The effective routing tree",
+    responses=problem_responses(401, 403),
+)
+async def get_routes(_: Reader, routing: RouterDep) -> RoutingTree:
+    """The tree with inherited settings resolved, the receivers (secrets masked), inhibit rules."""
+    return service.routing_tree(routing)
+
+
+@router.post(
+    "/test",
+    response_model=RouteTestResult,
+    response_model_by_alias=True,
+    summary="Which routes and receivers a label set reaches",
+    responses=problem_responses(401, 403, 422),
+)
+async def route_test(body: RouteTestRequest, _: Reader, routing: RouterDep) -> RouteTestResult:
+    """Run a label set through the tree (for operators and for CI of the routing config)."""
+    return service.route_test(routing, body.labels)
+
+
+@router.post(
+    "/reload",
+    response_model=RoutingTree,
+    response_model_by_alias=True,
+    summary="Re-read the routing configuration file",
+    responses=problem_responses(401, 403, 422),
+)
+async def reload_routes(_: Admin, routing: RouterDep) -> RoutingTree:
+    """Load and validate the file again; on errors (422) the configuration in force stays."""
+    try:
+        routing.reload()
+    except ConfigError as exc:
+        raise ProblemError(422, str(exc)) from None
+    return service.routing_tree(routing)

@@ -1,0 +1,87 @@
+"""E-mail over SMTP (standard library client, run in a worker thread)."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from aigov_monitoring_router.messages import Message
+from aigov_monitoring_router.receivers.base import AttemptResult, render_template
+from aigov_monitoring_router.receivers.slack import system_url
+from aigov_monitoring_router.routing_config import EmailConfig
+
+
+def render(
+    message: Message, *, config: EmailConfig, notification_id: str, now: datetime
+) -> EmailMessage:
+    """The e-mail: subject with status and system, a plain-text body with links."""
+    email = EmailMessage()
+    prefix = "[aigov probe] " if message.probe else ""
+    state = {"trigger": "FIRING", "acknowledge": "ACKNOWLEDGED", "resolve": "RESOLVED"}[
+        message.action
+    ]
+    email["Subject"] = f"{prefix}[{state}] {message.title}"[:250]
+    email["From"] = config.sender
+    email["To"] = ", ".join(render_template(t, message) for t in config.to)
+    email["Date"] = format_datetime(now)
+    email["Message-ID"] = make_msgid(idstring=notification_id, domain="aigov.local")
+    email["X-Aigov-Notification-Id"] = notification_id
+    lines = [
+        message.text,
+        "",
+        f"System:   {message.recipient.system}",
+        f"Tier:     {message.recipient.tier or 'unknown'}",
+        f"Team:     {message.recipient.team or 'unknown'}",
+        f"Signal:   {message.signal or message.kind}",
+        f"Severity: {message.severity}",
+    ]
+    if message.incident_id:
+        lines.append(f"Incident: {message.incident_id}")
+    if message.alerts:
+        lines += ["", "Alerts:"] + [f"  - [{a.status}] {a.summary}" for a in message.alerts[:50]]
+    lines += ["", f"Dashboard: {system_url(message)}", f"Route: {message.route}"]
+    email.set_content("\n".join(lines) + "\n")
+    return email
+
+
+def _send_blocking(email: EmailMessage, config: EmailConfig) -> None:
+    timeout = config.timeout.total_seconds()
+    with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout) as smtp:
+        if config.starttls:
+            smtp.starttls()
+        if config.username and config.password:
+            smtp.login(config.username, config.password.get_secret_value())
+        smtp.send_message(email)
+
+
+async def send(
+    message: Message, config: EmailConfig, *, notification_id: str, now: datetime
+) -> AttemptResult:
+    """Hand the e-mail to the SMTP server; 4xx replies and network errors are retried."""
+    email = render(message, config=config, notification_id=notification_id, now=now)
+    target = f"{config.smtp_host}:{config.smtp_port}"
+    try:
+        await asyncio.to_thread(_send_blocking, email, config)
+    except smtplib.SMTPResponseException as exc:
+        return AttemptResult(
+            ok=False,
+            retryable=400 <= exc.smtp_code < 500,
+            status_code=exc.smtp_code,
+            error=f"SMTP {exc.smtp_code} from {target}",
+        )
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        return AttemptResult(
+            ok=False,
+            retryable=all(400 <= c < 500 for c in codes),
+            status_code=codes[0] if codes else None,
+            error=f"SMTP recipients refused by {target}",
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        return AttemptResult(
+            ok=False, retryable=True, error=f"SMTP to {target} failed: {exc!r}"[:500]
+        )
+    return AttemptResult(ok=True, status_code=250)
