@@ -49,6 +49,10 @@ class TestCanonicalJson:
         for number, text in [(1e-5, "0.00001"), (1e21, "1e+21"), (1e-7, "1e-7"), (-0.0, "0")]:
             assert canonical_json([number]) == f"[{text}]".encode()
 
+    def test_integral_doubles_beyond_two_to_the_53_print_as_ecmascript_does(self) -> None:
+        # Found by the property test: the fast path printed 9007199254740992.0.
+        assert canonical_json([9007199254740992.0]) == b"[9007199254740992]"
+
     def test_integers_beyond_doubles_hash_as_doubles(self) -> None:
         assert canonical_json({"n": 2**60}) == canonical_json({"n": float(2**60)})
 

@@ -53,7 +53,11 @@ def _prepare(value: Any) -> Any:
             raise _NeedsReference
         return value
     if isinstance(value, float):
-        if value.is_integer() and abs(value) <= _SAFE_INTEGER:
+        if value.is_integer():
+            # ECMAScript prints integral doubles without ".0"; beyond 2**53 only the
+            # reference implementation prints them exactly as ECMAScript would.
+            if abs(value) > _SAFE_INTEGER:
+                raise _NeedsReference
             return int(value)
         if not 1e-4 <= abs(value) < 1e16:
             raise _NeedsReference
