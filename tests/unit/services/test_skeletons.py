@@ -20,6 +20,7 @@ import aigov_monitoring_router.app
 import aigov_monitoring_router.settings
 import aigov_tiering.app
 import aigov_tiering.settings
+from aigov_runtime.asgi import LifespanFailed
 from aigov_runtime.settings import ServiceSettings
 from aigov_runtime.testing import app_client
 
@@ -89,7 +90,14 @@ class TestSkeleton:
         # A directory where the database file should be; migrating it would fail at startup,
         # which is the right thing then, so this test starts without migrating.
         (tmp_path / "db" / f"{service}.sqlite3").mkdir(parents=True)
-        async with app_client(build(service, tmp_path, migrate_on_start=False)) as client:
+        app = build(service, tmp_path, migrate_on_start=False)
+        if service == "tiering":
+            # Tiering re-tiers known systems before consuming: no database, no startup.
+            with pytest.raises(LifespanFailed, match="unable to open database file"):
+                async with app_client(app):
+                    pass
+            return
+        async with app_client(app) as client:
             ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["checks"]["database"]["status"] == "fail"
