@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -96,6 +98,38 @@ class Api:
             "evidence", "GET", "/v1/gate", "reader", params={"system": system, "version": VERSION}
         )
         return answer
+
+
+async def cli_gate(deployment: Deployment, system: str, state: Path) -> tuple[int, str]:
+    """`aigov gate` against the deployment: (exit code, output)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGOV_")}
+    env.update(
+        {
+            "AIGOV_INTAKE_URL": deployment.url("intake"),
+            "AIGOV_TIERING_URL": deployment.url("tiering"),
+            "AIGOV_EVIDENCE_URL": deployment.url("evidence"),
+            "AIGOV_TOKEN": "dev-reader-token-please-change",
+            "AIGOV_STATE_FILE": str(state),
+        }
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aigov_cli",
+        "gate",
+        "--system",
+        system,
+        "--version",
+        VERSION,
+        "--wait",
+        "60s",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, output.decode()
 
 
 def manifest(system: str, **changes: Any) -> bytes:
@@ -190,7 +224,9 @@ async def evidence_except_evaluations_and_approvals(
             assert result["ok"], result
 
 
-async def test_governance_scenario(deployment: Deployment, receiver: Receiver) -> None:
+async def test_governance_scenario(
+    deployment: Deployment, receiver: Receiver, tmp_path: Path
+) -> None:
     system = unique("e2e-summarizer-")
     async with httpx.AsyncClient(timeout=30.0) as client:
         api = Api(client, deployment)
@@ -223,6 +259,9 @@ async def test_governance_scenario(deployment: Deployment, receiver: Receiver) -
         assert "approval.release" in missing
         blocking = set(missing) - {"evaluation.prompt_injection", "approval.release"}
         assert not blocking, f"everything else has evidence: {blocking}"
+        code, output = await cli_gate(deployment, system, tmp_path / "cli-state.json")
+        assert code == 1, output
+        assert "evaluation.prompt_injection" in output
 
         # A waiver with compensating controls and a 30-day expiry, plus an approval: allowed.
         waiver_request = example("waiver-request", system)
