@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from tests.unit.evidence import events as ev
@@ -117,7 +119,10 @@ class TestQueries:
         await evidence.gate(SYSTEM, ev.VERSION)
         denied = (await evidence.client.get("/v1/systems?gate=deny", headers=auth(READER))).json()
         assert [i["id"] for i in denied["items"]] == [SYSTEM]
-        assert denied["items"][0]["last_gate"]["decision"] == "deny"
+        last_gate = denied["items"][0]["last_gate"]
+        assert last_gate["decision"] == "deny"
+        # Stored without an offset on SQLite: the answer must still say it is UTC.
+        assert datetime.fromisoformat(last_gate["decided_at"]).utcoffset() == timedelta(0)
 
     async def test_system_detail(self, evidence: Harness) -> None:
         await seed(evidence)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
-from sqlalchemy import text
+from sqlalchemy import Column, Integer, MetaData, Table, insert, select, text
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.pool import NullPool
 
 from aigov_runtime.app import build_service_app
 from aigov_runtime.database import (
+    UtcDateTime,
     create_engine,
     create_sessionmaker,
     database_check,
@@ -111,3 +114,60 @@ async def test_session_commits_on_success_and_rolls_back_on_error(tmp_path: Path
         assert (await client.post("/entries/kept")).status_code == 200
         assert (await client.post("/entries/dropped", params={"fail": "true"})).status_code == 409
         assert (await client.get("/entries")).json() == ["kept"]
+
+
+@pytest.mark.asyncio
+class TestUtcDateTime:
+    """SQLite keeps no offset: without the decorator, times come back naive."""
+
+    @staticmethod
+    def table() -> Table:
+        return Table(
+            "moments",
+            MetaData(),
+            Column("id", Integer, primary_key=True),
+            Column("at", UtcDateTime()),
+        )
+
+    async def test_a_time_in_any_zone_comes_back_as_the_same_instant_in_utc(
+        self, tmp_path: Path
+    ) -> None:
+        moments = self.table()
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'moments.sqlite3'}")
+        paris = datetime(2026, 11, 26, 10, 30, tzinfo=timezone(timedelta(hours=1)))
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(moments.metadata.create_all)
+                await connection.execute(
+                    insert(moments), [{"id": 1, "at": paris}, {"id": 2, "at": None}]
+                )
+                rows = (await connection.execute(select(moments).order_by(moments.c.id))).all()
+                later = (
+                    await connection.execute(
+                        select(moments.c.id).where(
+                            moments.c.at > datetime(2026, 11, 26, 9, 29, tzinfo=UTC)
+                        )
+                    )
+                ).scalars()
+                matched = list(later)
+        finally:
+            await engine.dispose()
+        assert rows[0].at == paris
+        assert rows[0].at.tzinfo is UTC
+        assert rows[0].at.hour == 9
+        assert rows[1].at is None
+        # Comparisons see UTC on both sides, whatever zone the bound value was in.
+        assert matched == [1]
+
+    async def test_a_naive_time_is_refused(self, tmp_path: Path) -> None:
+        moments = self.table()
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'moments.sqlite3'}")
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(moments.metadata.create_all)
+                with pytest.raises(StatementError, match="naive datetimes"):
+                    await connection.execute(
+                        insert(moments), {"id": 1, "at": datetime(2026, 11, 26, 10, 30)}
+                    )
+        finally:
+            await engine.dispose()

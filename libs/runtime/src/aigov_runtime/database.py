@@ -7,12 +7,13 @@ same code path serves both, only engine options differ.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
-from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import DateTime, TypeDecorator, event, text
+from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,12 +23,45 @@ from sqlalchemy.ext.asyncio import (
 
 from aigov_runtime.health import ReadinessCheck
 
-__all__ = ["create_engine", "create_sessionmaker", "database_check", "session_dependency"]
+__all__ = [
+    "UtcDateTime",
+    "create_engine",
+    "create_sessionmaker",
+    "database_check",
+    "session_dependency",
+]
 
 SessionT = TypeVar("SessionT", bound=AsyncSession)
 
 # Writers wait this long for SQLite's single write lock instead of failing at once.
 _SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL keeps `timestamptz` aware; SQLite stores text without the offset and hands
+    naive datetimes back, which would reach API answers as times without a zone. Values are
+    stored in UTC and always read back UTC-aware; a naive value is refused on the way in,
+    since nothing could tell which zone it meant.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Store in UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use UTC-aware ones")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Read back as UTC-aware."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _sqlite_file(url: URL) -> Path | None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
+
+from aigov_runtime.database import UtcDateTime
 
 #: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -21,7 +23,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _timestamp(nullable: bool = False) -> Any:
-    return Column(DateTime(timezone=True), nullable=nullable)
+    return Column(UtcDateTime(), nullable=nullable)
 
 
 def _json(nullable: bool = False) -> Any:

@@ -11,7 +11,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Final, Generic, TypeVar
 
@@ -33,11 +33,6 @@ from aigov_evidence.models import ReleaseView, SystemView, WaiverView
 
 MAX_PAGE: Final = 500
 T = TypeVar("T")
-
-
-def aware(moment: datetime) -> datetime:
-    """`moment` with a time zone: SQLite hands timestamps back naive (they are stored in UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class InvalidCursor(ValueError):
@@ -275,7 +270,7 @@ async def _release_records(
         Evidence(
             event_id=row.event_id,
             version=row.version,
-            time=aware(row.time),
+            time=row.time,
             actor=row.actor,
             payload=_PAYLOADS.get(
                 row.event_id, partial(validate_payload, row.event_type, row.payload)
@@ -293,7 +288,7 @@ async def _release_waivers(session: AsyncSession, system_id: str, version: str) 
             version=row.version,
             controls=list(row.controls),
             status=row.status,
-            expires_at=aware(row.expires_at),
+            expires_at=row.expires_at,
             requested_by=row.requested_by,
             decided_by=row.decided_by,
         )

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aigov_events.catalog import WaiverExpired
 from aigov_events.message import new_event
 from aigov_events.producer import Publisher
-from aigov_evidence.service import aware, expired_waivers
+from aigov_evidence.service import expired_waivers
 
 SOURCE: Final = "/aigov/evidence/waiver-sweep"
 ACTOR: Final = "aigov-evidence"
@@ -42,12 +42,12 @@ async def sweep_waivers(
                 system_id=w.system_id,
                 version=w.version,
                 waiver_id=w.waiver_id,
-                expired_at=aware(w.expires_at),
+                expired_at=w.expires_at,
             ),
             source=SOURCE,
             actor=ACTOR,
             event_id=expiry_event_id(w.waiver_id),
-            time=aware(w.expires_at),
+            time=w.expires_at,
         )
         for w in waivers
     ]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, MetaData
+from sqlalchemy import Column, MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from aigov_runtime.database import UtcDateTime
 
 SCHEMA = "intake"
 
@@ -25,7 +27,7 @@ class IntakeTable(SQLModel, registry=registry(metadata=metadata)):
 
 
 def _timestamp() -> Column[datetime]:
-    return Column(DateTime(timezone=True), nullable=False)
+    return Column(UtcDateTime(), nullable=False)
 
 
 class AcceptedEvent(IntakeTable, table=True):

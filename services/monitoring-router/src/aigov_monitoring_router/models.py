@@ -8,15 +8,15 @@ the scheduler works from, and the outbox of events to publish.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, Column, DateTime, Index, MetaData, Table, TypeDecorator
-from sqlalchemy.engine import Dialect
+from sqlalchemy import JSON, Column, Index, MetaData, Table
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from aigov_events.idempotency import processed_events_table
+from aigov_runtime.database import UtcDateTime
 
 SCHEMA: Final = "router"
 
@@ -27,27 +27,6 @@ metadata = MetaData()
 
 class RouterTable(SQLModel, registry=registry(metadata=metadata)):
     """Base of the router's tables (kept out of `SQLModel.metadata`)."""
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp on every backend (SQLite drops the offset otherwise)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Store in UTC."""
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use UTC-aware ones")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        """Read back as UTC-aware."""
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _at(*, nullable: bool = False, index: bool = False) -> Any:

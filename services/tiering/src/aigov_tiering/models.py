@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, Column, DateTime, MetaData
+from sqlalchemy import JSON, Column, MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from aigov_events.idempotency import processed_events_table
+from aigov_runtime.database import UtcDateTime
 
 SCHEMA: Final = "tiering"
 
@@ -30,7 +31,7 @@ class TieringTable(SQLModel, registry=registry(metadata=metadata)):
 
 
 def _timestamp() -> Any:
-    return Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    return Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 def _json(*, nullable: bool = False) -> Any:

@@ -16,7 +16,7 @@ from aigov_evidence.schemas import (
     SystemSummaryOut,
     WaiverOut,
 )
-from aigov_evidence.service import SystemRow, aware
+from aigov_evidence.service import SystemRow
 
 
 def policy_of(system: SystemView) -> PolicyOut | None:
@@ -118,7 +118,7 @@ def pending(change: PendingChange) -> PendingChangeOut:
 
 def waiver(w: WaiverView, *, now: Any) -> WaiverOut:
     """A waiver, with its status as of `now`."""
-    effective = "expired" if w.status == "granted" and aware(w.expires_at) <= now else w.status
+    effective = "expired" if w.status == "granted" and w.expires_at <= now else w.status
     return WaiverOut.model_validate(
         {
             "waiver_id": w.waiver_id,
