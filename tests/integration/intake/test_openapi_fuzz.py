@@ -38,12 +38,27 @@ SEED: Final = int(os.environ.get("AIGOV_FUZZ_SEED", "20261126"))
 GITHUB_SECRET: Final = "fuzz-gh-whsec-Kd83mQz1"
 MLFLOW_SECRET: Final = "fuzz-ml-whsec-Pw52nXv7"
 GITHUB_EVENTS: Final = ("deployment", "deployment_status", "ping", "check_run")
-#: Operations also checked to refuse every schema-violating request. The typed endpoints
-#: (being built) still coerce types their schemas forbid, e.g. `0` for a boolean or a
-#: number for a date-time; add them here once they parse strictly.
+#: Operations also checked to refuse every schema-violating request: the typed endpoints
+#: (their bodies are validated strictly, no `0` for `false`) and the signed webhooks.
 #: `/v1/events` treats a JSON `null` attribute as absent (CloudEvents JSON format), which its
 #: documented schema does not allow yet.
-STRICT_INPUT_OPERATIONS: Final = ("/v1/webhooks/github", "/v1/webhooks/mlflow")
+STRICT_INPUT_OPERATIONS: Final = (
+    "/v1/systems",
+    "/v1/evaluations",
+    "/v1/artifacts",
+    "/v1/deployments",
+    "/v1/approvals",
+    "/v1/waivers",
+    "/v1/waivers/{waiver_id}/grant",
+    "/v1/waivers/{waiver_id}/reject",
+    "/v1/alerts",
+    "/v1/incidents",
+    "/v1/incidents/{incident_id}/acknowledge",
+    "/v1/incidents/{incident_id}/contain",
+    "/v1/incidents/{incident_id}/resolve",
+    "/v1/webhooks/github",
+    "/v1/webhooks/mlflow",
+)
 
 
 @pytest.fixture(scope="module")

@@ -174,3 +174,57 @@ async def test_ids_intake_cannot_have_issued_are_404(intake: Intake, path: str) 
         },
     )
     assert response.status_code == 404, response.text
+
+
+EVALUATION: dict[str, Any] = {
+    "system": "support-summarizer",
+    "version": "2026.11.3",
+    "suite": "release-evaluation",
+    "dataset": {"id": "support-eval-set", "version": "7"},
+    "metrics": [{"name": "groundedness", "value": 0.86, "higher_is_better": True}],
+    "run": {"id": "8812"},
+}
+INCIDENT: dict[str, Any] = {
+    "system": "support-summarizer",
+    "severity": "high",
+    "category": "privacy",
+    "summary": "A summary included another customer's contact details",
+    "reported_by": "support agent",
+    "serious": False,
+    "occurred_at": "2026-11-20T09:42:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        (
+            "/v1/evaluations",
+            {**EVALUATION, "metrics": [{**EVALUATION["metrics"][0], "higher_is_better": 1}]},
+            ["body", "metrics", 0, "higher_is_better"],
+        ),
+        (
+            "/v1/evaluations",
+            {**EVALUATION, "metrics": [{**EVALUATION["metrics"][0], "value": "0.86"}]},
+            ["body", "metrics", 0, "value"],
+        ),
+        ("/v1/evaluations", {**EVALUATION, "version": 7}, ["body", "version"]),
+        ("/v1/incidents", {**INCIDENT, "serious": 0}, ["body", "serious"]),
+        ("/v1/incidents", {**INCIDENT, "serious": "false"}, ["body", "serious"]),
+        ("/v1/incidents", {**INCIDENT, "occurred_at": 1763631720}, ["body", "occurred_at"]),
+    ],
+    ids=lambda value: "-".join(map(str, value)) if isinstance(value, list) else "",
+)
+async def test_values_of_another_json_type_are_422_not_coerced(
+    intake: Intake, path: str, body: dict[str, Any], loc: list[str | int]
+) -> None:
+    # Lax parsing would read 0 as false, "0.86" as a number and an epoch as a time:
+    # evidence that says something other than what the sender's schema says it sent.
+    # Only the altered field is named: the rest of each body is valid as it stands.
+    response = await intake.client.post(
+        path,
+        content=json.dumps(body),
+        headers={"Content-Type": "application/json", **auth(PUBLISHER)},
+    )
+    assert response.status_code == 422, response.text
+    assert [error["loc"] for error in response.json()["errors"]] == [loc]

@@ -109,9 +109,23 @@ def payload_errors(
 
 
 def validate_body(model: type[BaseModel], data: Any) -> Any:
-    """`model.model_validate(data)` or a 422 naming every failing field."""
+    """`data` (parsed JSON or YAML) validated strictly as `model`, or a 422 naming every field.
+
+    Strict JSON validation, as the catalog does for `/v1/events`: a body gets exactly the
+    types its OpenAPI schema documents, so `0` is not `false`, `"0.9"` is not a number and
+    `1700000000` is not a date-time. A YAML manifest is checked the same way once
+    `/v1/systems` has refused the YAML values JSON cannot hold (dates, with a hint to quote them).
+    """
     try:
-        return model.model_validate(data)
+        # NaN and Infinity pass through as tokens, so the field refusing them is named.
+        text = json.dumps(data)
+    except (TypeError, ValueError) as exc:
+        raise unprocessable(
+            f"the body is not a valid {model.__name__}",
+            [FieldError(loc=["body"], msg=f"not JSON data: {exc}", type="value_error")],
+        ) from None
+    try:
+        return model.model_validate_json(text, strict=True)
     except ValidationError as exc:
         raise unprocessable(
             f"the body is not a valid {model.__name__}", field_errors_of(exc)
