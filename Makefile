@@ -73,6 +73,8 @@ bench: install ## Run the benchmarks and write their reports under bench/reports
 	$(RUN) python bench/bench_intake.py
 	$(RUN) python bench/bench_tiering.py
 	$(RUN) python bench/bench_evidence.py
+	@# Alertmanager, for comparison, is built from source when a Go toolchain is present.
+	$(RUN) python bench/bench_router.py $(if $(shell command -v go),--alertmanager,)
 
 .PHONY: rebuild-projections
 rebuild-projections: ## Recompute the evidence projections from the ledger (same state, by replay)
