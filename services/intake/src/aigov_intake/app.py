@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from aigov_intake import __version__
 from aigov_intake.api import events, typed, webhooks
 from aigov_intake.models import SCHEMA
+from aigov_intake.revisions import RevisionLocks
 from aigov_intake.settings import Settings
 from aigov_runtime.app import build_service_app
 from aigov_runtime.ratelimit import RateLimiter
@@ -26,9 +27,10 @@ ROUTERS = (events.router, typed.router, webhooks.router)
 
 
 class IntakeState(ServiceResources):
-    """Lifespan state: the shared resources plus intake's per-principal rate limiter."""
+    """Lifespan state: the shared resources, the per-principal rate limiter, revision locks."""
 
     rate_limiter: RateLimiter
+    revision_locks: RevisionLocks
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 rate_limiter=RateLimiter(
                     rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
                 ),
+                revision_locks=RevisionLocks(state["engine"]),
             )
 
     return build_service_app(

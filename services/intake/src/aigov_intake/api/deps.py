@@ -11,6 +11,7 @@ from aigov_events.message import DomainEvent
 from aigov_events.producer import Publisher
 from aigov_intake import service
 from aigov_intake.policy import NotAcceptedHere, NotAllowed
+from aigov_intake.revisions import RevisionLocks
 from aigov_runtime.auth import Principal, authenticated
 from aigov_runtime.errors import ProblemError
 from aigov_runtime.ratelimit import RateLimiter
@@ -47,6 +48,12 @@ def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     """Intake's sessionmaker (lifespan state)."""
     maker: async_sessionmaker[AsyncSession] = request.state.sessionmaker
     return maker
+
+
+def revision_locks(request: Request) -> RevisionLocks:
+    """Intake's per-system manifest revision locks (lifespan state)."""
+    locks: RevisionLocks = request.state.revision_locks
+    return locks
 
 
 def publisher(request: Request) -> Publisher:

@@ -9,18 +9,16 @@ no event that returns a retired system to service, so consumers could not agree 
 
 from __future__ import annotations
 
-import asyncio
 import math
 from datetime import date, datetime
 from typing import Annotated, Any, Final
-from weakref import WeakValueDictionary
 
 import yaml
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from aigov_events.catalog import AISystemManifest, SystemRegistered, SystemUpdated
 from aigov_intake import service
-from aigov_intake.api.deps import Caller, sessionmaker
+from aigov_intake.api.deps import Caller, revision_locks, sessionmaker
 from aigov_intake.api.typed_common import (
     IdempotencyKey,
     authorize,
@@ -146,19 +144,6 @@ async def read_manifest(request: Request) -> AISystemManifest:
     return validate_body_as(AISystemManifest, document)
 
 
-# Serialises revision numbering per system within this process, so a double submit does
-# not publish two events with the same revision. Two replicas can still race; closing that
-# needs a conditional write of the revision in `service` (a compare-and-set before publish).
-_revision_locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
-
-
-def _revision_lock(system_id: str) -> asyncio.Lock:
-    lock = _revision_locks.get(system_id)
-    if lock is None:
-        lock = _revision_locks[system_id] = asyncio.Lock()
-    return lock
-
-
 _MANIFEST_SCHEMA: Final = inline_schema(AISystemManifest)
 OPENAPI_BODY: Final[dict[str, Any]] = {
     "requestBody": {
@@ -213,7 +198,9 @@ async def submit_system(
     system_id = manifest.metadata.id
     warnings = unknown_field_warnings(manifest)
     maker = sessionmaker(request)
-    async with _revision_lock(system_id):
+    # Read, publish, record under the system's lock: overlapping submissions (here or on
+    # another replica) would otherwise both number their manifest N+1.
+    async with revision_locks(request).hold(system_id):
         current = await service.current_system(maker, system_id)
         if current is not None and current.retired:
             raise ProblemError(
