@@ -65,6 +65,21 @@ class TestEnvelope:
             adapter.parse_delivery(body)
         assert caught.value.errors()[0]["loc"] == (missing,)
 
+    @pytest.mark.parametrize("field", ["entity", "action"])
+    def test_event_name_parts_must_be_text_not_numbers(self, field: str) -> None:
+        # Found by the schemathesis run: `"action": -8.7e-223` became the event name
+        # "model_version.-8.7e-223" and was acknowledged as an unknown event.
+        body = {**fixture("model_version_created"), field: -8.761336733344407e-223}
+        with pytest.raises(ValidationError) as caught:
+            adapter.parse_delivery(body)
+        assert [e["loc"] for e in caught.value.errors()] == [(field,)]
+
+    def test_an_epoch_timestamp_is_refused(self) -> None:
+        body = {**fixture("model_version_created"), "timestamp": 1795750618}
+        with pytest.raises(ValidationError) as caught:
+            adapter.parse_delivery(body)
+        assert [e["loc"] for e in caught.value.errors()] == [("timestamp",)]
+
     def test_naive_timestamp_is_refused(self) -> None:
         body = {**fixture("model_version_created"), "timestamp": "2026-03-02T09:41:07"}
         with pytest.raises(ValidationError):

@@ -27,10 +27,10 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -39,6 +39,7 @@ from pydantic import (
 from aigov_events.catalog import ModelVersionRegistered
 from aigov_events.catalog.primitives import Identifier, LabelKey, LabelValue, Uri
 from aigov_events.message import DomainEvent, new_event
+from aigov_intake.adapters import AwareTimestamp
 from aigov_intake.attribution import SYSTEM_KEY
 from aigov_runtime.errors import FieldError
 
@@ -67,9 +68,11 @@ class _Lenient(BaseModel):
 class MlflowDelivery(_Lenient):
     """The envelope of every MLflow webhook delivery."""
 
-    entity: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    action: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    timestamp: AwareDatetime
+    # Strict: these name the event; a number here is not an MLflow delivery (the lenient
+    # number-to-text coercion is for `data`, where MLflow sends versions either way).
+    entity: Annotated[str, Strict(), StringConstraints(min_length=1, max_length=100)]
+    action: Annotated[str, Strict(), StringConstraints(min_length=1, max_length=100)]
+    timestamp: AwareTimestamp
     """When MLflow sent the delivery."""
     data: dict[str, Any]
     workspace: Text | None = None
