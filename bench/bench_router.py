@@ -79,15 +79,13 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def routing_config(receiver_url: str) -> str:
-    """A 50-route tree: one route per (team, signal), all to the local webhook."""
-    routes = [
-        f"""    - name: team-{t}-{s}
-      matchers: ['team="team-{t}"', 'signal="{s}"']
-      receiver: hook"""
-        for t in range(TEAMS)
-        for s in SIGNALS
-    ]
+def route_tree(route: str) -> str:
+    """The benchmark's `route:` block: grouping, and 50 routes, `route` formatted per (t, s).
+
+    aigov's routing configuration takes Alertmanager's route shape, so both routers get this
+    same block; only the form of one route (aigov names its routes) differs.
+    """
+    routes = "\n".join(route.format(t=t, s=s) for t in range(TEAMS) for s in SIGNALS)
     return f"""
 route:
   receiver: hook
@@ -96,8 +94,18 @@ route:
   group_interval: 1s
   repeat_interval: 4h
   routes:
-{chr(10).join(routes)}
-receivers:
+{routes}
+"""
+
+
+def routing_config(receiver_url: str) -> str:
+    """A 50-route tree: one route per (team, signal), all to the local webhook."""
+    tree = route_tree(
+        """    - name: team-{t}-{s}
+      matchers: ['team="team-{t}"', 'signal="{s}"']
+      receiver: hook"""
+    )
+    return f"""{tree}receivers:
   - name: hook
     webhook: {{url: "{receiver_url}", secret: "{SECRET}", timeout: 30s}}
 incidents:
@@ -156,19 +164,26 @@ def start_router(
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 90
+    return await_ready(process, f"http://127.0.0.1:{PORT}/readyz", what="router", log=log)
+
+
+def await_ready(
+    process: subprocess.Popen[bytes], url: str, *, what: str, log: Path, timeout: float = 90
+) -> subprocess.Popen[bytes]:
+    """`process` once `url` answers 200; it is stopped and the run ends if it never does."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=2) as r:
+            with urllib.request.urlopen(url, timeout=2) as r:
                 if r.status == 200:
                     return process
         except OSError:
             pass
         if process.poll() is not None:
-            raise SystemExit(f"router exited during startup; see {log}")
-        time.sleep(0.5)
+            raise SystemExit(f"{what} exited during startup; see {log}")
+        time.sleep(0.2)
     process.terminate()
-    raise SystemExit(f"router not ready after 90 s; see {log}")
+    raise SystemExit(f"{what} not ready after {timeout:.0f} s; see {log}")
 
 
 def alert(seq: int, starts: datetime) -> AlertRaised:
@@ -361,22 +376,11 @@ def build_alertmanager() -> Path:
 
 def alertmanager_config(receiver_url: str) -> str:
     """The same 50-route tree, grouping and webhook, in Alertmanager's configuration format."""
-    routes = [
-        f"""    - receiver: hook
+    tree = route_tree(
+        """    - receiver: hook
       matchers: ['team="team-{t}"', 'signal="{s}"']"""
-        for t in range(TEAMS)
-        for s in SIGNALS
-    ]
-    return f"""
-route:
-  receiver: hook
-  group_by: [system, signal]
-  group_wait: 0s
-  group_interval: 1s
-  repeat_interval: 4h
-  routes:
-{chr(10).join(routes)}
-receivers:
+    )
+    return f"""{tree}receivers:
   - name: hook
     webhook_configs: [{{url: "{receiver_url}", send_resolved: false}}]
 """
@@ -414,19 +418,9 @@ def start_alertmanager(binary: Path, config: Path, tmp: Path) -> subprocess.Pope
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{AM_PORT}/-/ready", timeout=2) as r:
-                if r.status == 200:
-                    return process
-        except OSError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    process.terminate()
-    raise SystemExit(f"Alertmanager did not start; see {log}")
+    return await_ready(
+        process, f"http://127.0.0.1:{AM_PORT}/-/ready", what="Alertmanager", log=log, timeout=30
+    )
 
 
 async def run_alertmanager(binary: Path, alerts: int, rate: int, tmp: Path) -> Result:
