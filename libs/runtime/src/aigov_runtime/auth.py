@@ -24,6 +24,7 @@ from opentelemetry import trace
 
 __all__ = [
     "BEARER_SCHEME_NAME",
+    "DEFAULT_CAPACITY",
     "CurrentPrincipal",
     "Principal",
     "Role",
@@ -56,12 +57,46 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+DEFAULT_CAPACITY = "approver"
+"""The approval capacity of a principal with the approver role when its token names none."""
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated caller: a stable name (stamped on events as `actor`) and its roles."""
+    """An authenticated caller: a stable name (stamped on events as `actor`) and its roles.
+
+    `teams` and `systems` scope a principal: when either is set, owner and approver actions
+    are allowed only for AI systems of those teams or with those ids (None: unscoped).
+    `capacities` are the approval roles (`role` of an approval, e.g. `risk-officer`) the
+    principal may decide in; they come from the token configuration, never from a request.
+    """
 
     name: str
     roles: frozenset[Role]
+    teams: frozenset[str] | None = None
+    systems: frozenset[str] | None = None
+    capacities: frozenset[str] | None = None
+
+    @property
+    def scoped(self) -> bool:
+        """True when the principal may act only for some teams or systems."""
+        return self.teams is not None or self.systems is not None
+
+    def may_act_for(self, *, system_id: str, team: str | None) -> bool:
+        """True when the principal's scope covers this AI system (unscoped principals: always)."""
+        if not self.scoped:
+            return True
+        if self.systems is not None and system_id in self.systems:
+            return True
+        return team is not None and self.teams is not None and team in self.teams
+
+    def approval_capacities(self) -> frozenset[str]:
+        """The capacities this principal may approve in (none without the approver role)."""
+        if not self.has_role(Role.APPROVER):
+            return frozenset()
+        if self.capacities is not None:
+            return self.capacities
+        return frozenset({DEFAULT_CAPACITY})
 
     def has_role(self, role: Role) -> bool:
         """True when the principal holds `role` directly or through `admin`."""

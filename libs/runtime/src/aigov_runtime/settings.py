@@ -71,6 +71,11 @@ class TokenGrant(BaseModel):
 
     principal: str = Field(min_length=1, max_length=200, pattern=r"^\S+$")
     roles: frozenset[Role] = Field(min_length=1)
+    # Scope: when set, owner and approver actions only for AI systems of these teams / ids.
+    teams: frozenset[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+    systems: frozenset[Annotated[str, Field(min_length=1, max_length=63)]] | None = None
+    # Approval capacities (an approval's `role`); default `approver` for the approver role.
+    capacities: frozenset[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]] | None = None
 
 
 DEV_TOKENS: dict[str, TokenGrant] = {
@@ -260,7 +265,13 @@ class ServiceSettings(BaseSettings):
             self._dev_tokens = True
 
         self._principals = {
-            token: Principal(name=grant.principal, roles=grant.roles)
+            token: Principal(
+                name=grant.principal,
+                roles=grant.roles,
+                teams=grant.teams,
+                systems=grant.systems,
+                capacities=grant.capacities,
+            )
             for token, grant in grants.items()
         }
         return self

@@ -81,6 +81,7 @@ from aigov_events.catalog.notifications import (
 from aigov_events.catalog.primitives import CONTROL_ID_PATTERN, EVENT_TYPE_PATTERN
 from aigov_events.catalog.registry import (
     CATALOG,
+    DECISION_TYPES,
     MODELS,
     field_errors,
     payload_model,
@@ -114,6 +115,7 @@ __all__ = [
     "CATALOG",
     "CONTROL_ID_PATTERN",
     "DATA_CLASSES",
+    "DECISION_TYPES",
     "EVENT_TYPE_PATTERN",
     "KNOWN_ARTIFACT_KINDS",
     "KNOWN_INCIDENT_CATEGORIES",

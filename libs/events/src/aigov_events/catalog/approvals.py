@@ -48,6 +48,7 @@ class ApprovalGranted(_ApprovalDecision):
 
     event_type = "io.aigov.approval.granted.v1"
     topic = LIFECYCLE
+    decides = True
     example: ClassVar[Mapping[str, Any]] = {
         "system_id": "support-summarizer",
         "version": "2026.11.3",
@@ -62,6 +63,7 @@ class ApprovalDenied(_ApprovalDecision):
 
     event_type = "io.aigov.approval.denied.v1"
     topic = LIFECYCLE
+    decides = True
     example: ClassVar[Mapping[str, Any]] = {
         "system_id": "resume-screener",
         "version": "2026.2.0",
@@ -77,6 +79,7 @@ class ApprovalRevoked(ReleasePayload):
 
     event_type = "io.aigov.approval.revoked.v1"
     topic = LIFECYCLE
+    decides = True
     example: ClassVar[Mapping[str, Any]] = {
         "system_id": "support-summarizer",
         "version": "2026.11.3",
@@ -136,6 +139,7 @@ class WaiverGranted(ReleasePayload):
 
     event_type = "io.aigov.waiver.granted.v1"
     topic = LIFECYCLE
+    decides = True
     example: ClassVar[Mapping[str, Any]] = {
         "system_id": "support-summarizer",
         "version": "2026.11.3",
@@ -152,6 +156,7 @@ class WaiverRejected(ReleasePayload):
 
     event_type = "io.aigov.waiver.rejected.v1"
     topic = LIFECYCLE
+    decides = True
     example: ClassVar[Mapping[str, Any]] = {
         "system_id": "support-summarizer",
         "version": "2026.11.3",
@@ -168,6 +173,7 @@ class WaiverExpired(ReleasePayload):
 
     event_type = "io.aigov.waiver.expired.v1"
     topic = LIFECYCLE
+    decides = True
     example: ClassVar[Mapping[str, Any]] = {
         "system_id": "support-summarizer",
         "version": "2026.11.3",

@@ -36,6 +36,10 @@ class EventPayload(StrictModel):
     """The topic events of this type are published on."""
     example: ClassVar[Mapping[str, Any]]
     """A valid payload in its JSON form, used by the docs and the tests."""
+    decides: ClassVar[bool] = False
+    """True for events that decide on a release (approvals, waiver decisions, the gate) rather
+    than submit evidence for it: their actor never becomes one of the release's submitters.
+    The one definition intake's separation of duties and evidence's projections both use."""
 
     system_id: SystemId
     """Id of the AI system (also the CloudEvents subject and the Kafka record key)."""

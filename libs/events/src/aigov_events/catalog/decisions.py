@@ -385,6 +385,7 @@ class GateDecided(ReleasePayload):
 
     event_type = "io.aigov.gate.decided.v1"
     topic = DECISIONS
+    decides = True
     example: ClassVar[Mapping[str, Any]] = {
         "system_id": "support-summarizer",
         "version": "2026.11.3",

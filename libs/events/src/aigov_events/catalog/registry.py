@@ -105,6 +105,9 @@ def _build_catalog() -> Mapping[str, type[EventPayload]]:
 CATALOG: Final[Mapping[str, type[EventPayload]]] = _build_catalog()
 """CloudEvents `type` -> payload model, for every event aigov knows."""
 
+DECISION_TYPES: Final[frozenset[str]] = frozenset(m.event_type for m in MODELS if m.decides)
+"""Types of the events that decide on a release (`EventPayload.decides`), never submit it."""
+
 
 def payload_model(event_type: str) -> type[EventPayload]:
     """Return the payload model of `event_type`; raise `UnknownEventType` if it has none."""
