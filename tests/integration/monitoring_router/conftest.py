@@ -183,7 +183,7 @@ receivers:
   - name: owner
     webhook: {{url: "{receivers.url("/owner")}", secret: "{WEBHOOK_SECRET}"}}
   - name: mail
-    email: {{to: ["{{owner}}"], from: "router@aigov.test", smtp_host: 127.0.0.1, smtp_port: {smtp_port}}}
+    email: {{to: ["{{owner}}"], from: "router@aigov.test", smtp_host: 127.0.0.1, smtp_port: {smtp_port}, starttls: false}}
   - name: governance
     webhook: {{url: "{receivers.url("/governance")}", secret: "{WEBHOOK_SECRET}"}}
 incidents:

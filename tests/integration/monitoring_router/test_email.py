@@ -116,6 +116,8 @@ def config(port: int) -> EmailConfig:
             "from": "router@aigov.test",
             "smtp_host": "127.0.0.1",
             "smtp_port": port,
+            # The local test server speaks plain SMTP; STARTTLS is on by default.
+            "starttls": False,
             "timeout": "5s",
         }
     )
@@ -167,3 +169,38 @@ async def test_unreachable_server_is_retryable() -> None:
     await server.wait_closed()
     result = await email.send(message(), config(port), notification_id="n-3", now=NOW)
     assert (result.ok, result.retryable) == (False, True)
+
+
+@pytest.mark.parametrize(
+    "owner",
+    [
+        "victim@example.com, attacker@evil.example",
+        "victim@example.com\r\nBcc: attacker@evil.example",
+    ],
+)
+async def test_owner_with_extra_recipients_sends_nothing(
+    smtp_server: SmtpServer, owner: str
+) -> None:
+    hostile = message()
+    hostile = hostile.model_copy(
+        update={"recipient": hostile.recipient.model_copy(update={"owner": owner})}
+    )
+    result = await email.send(hostile, config(smtp_server.port), notification_id="n-4", now=NOW)
+    assert (result.ok, result.retryable) == (False, False)
+    assert smtp_server.received == []
+
+
+async def test_starttls_is_required_by_default(smtp_server: SmtpServer) -> None:
+    # The local server offers no STARTTLS: a receiver that did not turn it off sends nothing.
+    on = EmailConfig.model_validate(
+        {
+            "to": ["{owner}"],
+            "from": "router@aigov.test",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_server.port,
+            "timeout": "5s",
+        }
+    )
+    result = await email.send(message(), on, notification_id="n-5", now=NOW)
+    assert not result.ok
+    assert smtp_server.received == []

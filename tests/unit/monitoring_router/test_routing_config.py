@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from aigov_monitoring_router.durations import format_duration, parse_duration
-from aigov_monitoring_router.router import CompiledConfig
+from aigov_monitoring_router.router import CompiledConfig, Router
 from aigov_monitoring_router.routing_config import (
     DEFAULT_CONFIG,
     ConfigError,
+    ConfigPolicy,
+    EmailConfig,
     expand_env,
     load_config,
     parse_config,
@@ -162,3 +164,130 @@ class TestDurations:
     def test_format_round_trips(self) -> None:
         for text in ("0s", "90s", "1h30m", "2d4h", "250ms"):
             assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
+
+
+def _with_route_matcher(matcher: str) -> str:
+    return MINIMAL.replace(
+        "route: {receiver: hook}",
+        f"route: {{receiver: hook, routes: [{{matchers: ['{matcher}'], receiver: hook}}]}}",
+    )
+
+
+class TestMatcherRegexes:
+    """Route and inhibition regexes get the same RE2 checks and length cap as silences."""
+
+    def test_route_regex_re2_refuses_names_the_route(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            parse_config(_with_route_matcher(r'a=~"(x)\\1"'), origin="routing.yaml")
+        assert "route.routes[0]" in str(error.value)
+        assert "invalid regular expression" in str(error.value)
+
+    def test_route_regex_too_long_is_a_startup_error(self) -> None:
+        policy = ConfigPolicy(max_pattern_chars=16)
+        with pytest.raises(ConfigError) as error:
+            parse_config(_with_route_matcher('a=~"' + "b" * 17 + '"'), origin="t", policy=policy)
+        assert "route.routes[0]" in str(error.value)
+        assert "longer than 16 characters" in str(error.value)
+        # The same file within the cap loads.
+        parse_config(_with_route_matcher('a=~"' + "b" * 16 + '"'), origin="t", policy=policy)
+
+    def test_inhibit_regex_too_long_names_the_rule(self) -> None:
+        text = (
+            MINIMAL
+            + "inhibit_rules:\n  - {source_matchers: ['a=\"1\"'], target_matchers: ['b=~\"cccccccc\"']}\n"
+        )
+        with pytest.raises(ConfigError) as error:
+            parse_config(text, origin="t", policy=ConfigPolicy(max_pattern_chars=4))
+        assert "inhibit_rules[0]" in str(error.value)
+        assert "longer than 4 characters" in str(error.value)
+
+    def test_default_cap_applies_to_the_file(self) -> None:
+        with pytest.raises(ConfigError, match="longer than 1024 characters"):
+            parse_config(_with_route_matcher('a=~"' + "b" * 1025 + '"'), origin="t")
+
+
+REAL_SECRETS = {
+    "AIGOV_PAGERDUTY_ROUTING_KEY": "R0ut1ngKeyFromPagerDutyXyz42",
+    "AIGOV_DIGEST_WEBHOOK_SECRET": "k3Jd9sPq0vLm2xWz8yTn4bRc",
+    "AIGOV_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/s3cr3tT0k3nValue",
+}
+
+
+class TestShippedSecrets:
+    """The shipped file's development defaults are public: outside dev they stop the router."""
+
+    def test_dev_accepts_them(self) -> None:
+        load_config(None, environ={}, policy=ConfigPolicy(production=False))
+
+    def test_prod_refuses_each_and_names_receiver_and_variable(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            load_config(None, environ={}, policy=ConfigPolicy(production=True))
+        message = str(error.value)
+        for receiver, variable in (
+            ("oncall-pagerduty", "AIGOV_PAGERDUTY_ROUTING_KEY"),
+            ("digest-webhook", "AIGOV_DIGEST_WEBHOOK_SECRET"),
+            ("team-slack", "AIGOV_SLACK_WEBHOOK_URL"),
+        ):
+            assert receiver in message
+            assert variable in message
+        # The error never repeats a secret.
+        assert "dev-routing-key-change-me" not in message
+        assert "dev-digest-secret-change-me" not in message
+
+    @pytest.mark.parametrize("missing", sorted(REAL_SECRETS))
+    def test_prod_refuses_any_one_left_at_its_default(self, missing: str) -> None:
+        environ = {k: v for k, v in REAL_SECRETS.items() if k != missing}
+        with pytest.raises(ConfigError, match=missing):
+            load_config(None, environ=environ, policy=ConfigPolicy(production=True))
+
+    def test_prod_accepts_real_secrets(self) -> None:
+        config = load_config(None, environ=REAL_SECRETS, policy=ConfigPolicy(production=True))
+        assert config.receiver("oncall-pagerduty").pagerduty is not None
+
+    def test_prod_refuses_placeholders_in_any_file(self) -> None:
+        text = MINIMAL.replace("0123456789abcdef", "please-change-me-0123456789")
+        with pytest.raises(ConfigError) as error:
+            parse_config(text, origin="t", policy=ConfigPolicy(production=True))
+        assert "receivers[0] (hook).webhook.secret" in str(error.value)
+        parse_config(text, origin="t", policy=ConfigPolicy(production=False))
+
+    def test_refused_on_reload_too(self, tmp_path: Path) -> None:
+        path = tmp_path / "routing.yaml"
+        path.write_text(MINIMAL, encoding="utf-8")
+        router = Router.load(path, policy=ConfigPolicy(production=True))
+        path.write_text(MINIMAL.replace("0123456789abcdef", "changeme-0123456789ab"), "utf-8")
+        with pytest.raises(ConfigError, match="placeholder"):
+            router.reload()
+        assert router.config.receiver("hook").webhook is not None
+
+
+class TestEmailDefaults:
+    def test_starttls_is_on_unless_turned_off(self) -> None:
+        config = EmailConfig.model_validate(
+            {"to": ["a@example.com"], "from": "r@example.com", "smtp_host": "mail.example.com"}
+        )
+        assert config.starttls is True
+
+    def test_shipped_file_uses_starttls(self) -> None:
+        config = load_config(None, environ={})
+        email = config.receiver("owner-email").email
+        assert email is not None
+        assert email.starttls is True
+        off = load_config(None, environ={"AIGOV_SMTP_STARTTLS": "false"})
+        email = off.receiver("owner-email").email
+        assert email is not None
+        assert email.starttls is False
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("from", "a@example.com, b@evil.example"), ("to", "ops@example.com\r\nBcc: x@evil")],
+    )
+    def test_static_addresses_must_be_single(self, field: str, value: str) -> None:
+        data: dict[str, object] = {
+            "to": ["a@example.com"],
+            "from": "r@example.com",
+            "smtp_host": "mail.example.com",
+        }
+        data[field] = [value] if field == "to" else value
+        with pytest.raises(ValueError, match="single e-mail address"):
+            EmailConfig.model_validate(data)

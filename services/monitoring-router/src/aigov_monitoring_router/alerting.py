@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,8 @@ from aigov_monitoring_router.repository import cancel, insert_ignore, schedule, 
 from aigov_monitoring_router.router import Router
 from aigov_monitoring_router.routes import Route
 from aigov_monitoring_router.routing_config import ReceiverConfig
+
+log = logging.getLogger(__name__)
 
 FLUSH: Final = "flush"
 #: Label of the pseudo-alert an open incident contributes as an inhibition source.
@@ -186,15 +189,25 @@ async def active_silences(
             )
         )
     ).all()
-    return [
-        SilenceWindow(
-            id=row.silence_id,
-            matchers=tuple(parse_matcher(m) for m in row.matchers),
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
+    windows = []
+    for row in rows:
+        try:
+            # Accepted when created: no length cap now, or a lowered cap would unmute alerts.
+            matchers = tuple(parse_matcher(m, max_pattern_chars=None) for m in row.matchers)
+        except ValueError as exc:
+            # Stored before matchers ran on RE2 and not valid RE2: ignoring the silence
+            # delivers the alerts (failing open) instead of stalling the system's flushes.
+            log.warning(
+                "silence ignored: its matchers no longer compile",
+                extra={"silence_id": row.silence_id, "system_id": system_id, "error": str(exc)},
+            )
+            continue
+        windows.append(
+            SilenceWindow(
+                id=row.silence_id, matchers=matchers, starts_at=row.starts_at, ends_at=row.ends_at
+            )
         )
-        for row in rows
-    ]
+    return windows
 
 
 async def inhibition_sources(

@@ -106,7 +106,12 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         # Shared-runtime settings (e.g. from a cross-service test): add the router's defaults.
         settings = Settings.model_validate(settings.model_dump())
     # Validated before anything starts: a broken routing file must stop the service at once.
-    router = Router.load(settings.routing_config, clock=clock)
+    router = Router.load(
+        settings.routing_config,
+        clock=clock,
+        policy=settings.config_policy(),
+        max_silence=settings.max_silence,
+    )
     resources = service_lifespan(
         settings,
         client_id=SERVICE,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aigov_monitoring_router.matchers import Matcher, matches_all, parse_matcher
+from aigov_monitoring_router.matchers import Matcher, matches_all
 from aigov_monitoring_router.routing_config import InhibitRuleConfig
 
 
@@ -20,10 +20,10 @@ class InhibitRule:
 
     @classmethod
     def from_config(cls, config: InhibitRuleConfig) -> InhibitRule:
-        """Parse a configured rule."""
+        """A configured rule (its matchers were compiled when the file was validated)."""
         return cls(
-            source=tuple(parse_matcher(m) for m in config.source_matchers),
-            target=tuple(parse_matcher(m) for m in config.target_matchers),
+            source=config.parsed_source,
+            target=config.parsed_target,
             equal=tuple(config.equal),
         )
 

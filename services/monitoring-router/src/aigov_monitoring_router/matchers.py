@@ -1,7 +1,8 @@
 """Alertmanager label matchers: `name="v"`, `name!="v"`, `name=~"re"`, `name!~"re"` (anchored).
 
 As in Alertmanager, a missing label has the value "" (so `team=""` matches alerts without
-a team) and regular expressions are anchored at both ends (`^(?:re)$`).
+a team) and regular expressions are anchored at both ends (`^(?:re)$`) and run on RE2
+(`label_regex`), so matching takes linear time whatever the pattern.
 """
 
 from __future__ import annotations
@@ -11,6 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
+
+from aigov_monitoring_router.label_regex import (
+    DEFAULT_MAX_PATTERN_CHARS,
+    AnchoredRegex,
+    PatternRejected,
+    compile_anchored,
+)
 
 _MATCHER: Final = re.compile(
     r"""^\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>=~|!~|!=|=)\s*"""
@@ -34,17 +42,24 @@ class Matcher:
     name: str
     type: MatchType
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: AnchoredRegex | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def create(cls, name: str, type: MatchType, value: str) -> Matcher:
-        """Build a matcher, compiling (anchored) regexes; ValueError on a bad regex."""
+    def create(
+        cls,
+        name: str,
+        type: MatchType,
+        value: str,
+        *,
+        max_pattern_chars: int | None = DEFAULT_MAX_PATTERN_CHARS,
+    ) -> Matcher:
+        """Build a matcher, compiling (anchored, RE2) regexes; PatternRejected on a bad one.
+
+        `max_pattern_chars=None` skips the length cap (for matchers accepted earlier).
+        """
         regex = None
         if type in (MatchType.REGEX, MatchType.NOT_REGEX):
-            try:
-                regex = re.compile(f"^(?:{value})$")
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {value!r}: {exc}") from None
+            regex = compile_anchored(value, max_chars=max_pattern_chars)
         return cls(name, type, value, regex)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
@@ -55,7 +70,7 @@ class Matcher:
         if self.type is MatchType.NOT_EQUAL:
             return actual != self.value
         assert self._regex is not None
-        found = self._regex.match(actual) is not None
+        found = self._regex.matches(actual)
         return found if self.type is MatchType.REGEX else not found
 
     def __str__(self) -> str:
@@ -63,8 +78,10 @@ class Matcher:
         return f'{self.name}{self.type.value}"{escaped}"'
 
 
-def parse_matcher(text: str) -> Matcher:
-    """Parse `name op "value"`; ValueError naming the problem otherwise."""
+def parse_matcher(
+    text: str, *, max_pattern_chars: int | None = DEFAULT_MAX_PATTERN_CHARS
+) -> Matcher:
+    """Parse `name op "value"`; ValueError naming the matcher and the problem otherwise."""
     found = _MATCHER.match(text)
     if found is None:
         raise ValueError(
@@ -73,7 +90,16 @@ def parse_matcher(text: str) -> Matcher:
         )
     quoted, bare = found.group("quoted"), found.group("bare")
     value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else (bare or "")
-    return Matcher.create(found.group("name"), MatchType(found.group("op")), value)
+    try:
+        return Matcher.create(
+            found.group("name"),
+            MatchType(found.group("op")),
+            value,
+            max_pattern_chars=max_pattern_chars,
+        )
+    except PatternRejected as exc:
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise PatternRejected(f"matcher {shown!r}: {exc}") from None
 
 
 def matches_all(matchers: Iterable[Matcher], labels: Mapping[str, str]) -> bool:

@@ -9,19 +9,24 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import Final
 
 import httpx
 
+from aigov_events import actors
 from aigov_monitoring_router.clock import Clock, SystemClock
 from aigov_monitoring_router.inhibition import InhibitRule
 from aigov_monitoring_router.routes import Route, compile_tree
-from aigov_monitoring_router.routing_config import RoutingConfig, load_config
+from aigov_monitoring_router.routing_config import ConfigPolicy, RoutingConfig, load_config
 
 SOURCE = "aigov-monitoring-router"
 """CloudEvents `source` of what the router publishes."""
-ACTOR = "monitoring-router"
-"""`actor` of what the router publishes (it acts on its own, not on a client's behalf)."""
+ACTOR = actors.MONITORING_ROUTER
+"""`actor` of what the router publishes (it acts on its own, not on a client's behalf); the
+evidence service counts monitoring probe results only from this actor."""
+DEFAULT_MAX_SILENCE: Final = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +54,31 @@ class Router:
     compiled: CompiledConfig
     clock: Clock = field(default_factory=SystemClock)
     config_path: Path | None = None
+    policy: ConfigPolicy = field(default_factory=ConfigPolicy)
+    """Checks the routing file and silence matchers must pass (regex cap, prod secrets)."""
+    max_silence: timedelta = DEFAULT_MAX_SILENCE
+    """Latest a silence may end, counted from when it is created."""
     instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     http: httpx.AsyncClient | None = None
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def load(cls, path: Path | None, *, clock: Clock | None = None) -> Router:
+    def load(
+        cls,
+        path: Path | None,
+        *,
+        clock: Clock | None = None,
+        policy: ConfigPolicy | None = None,
+        max_silence: timedelta = DEFAULT_MAX_SILENCE,
+    ) -> Router:
         """Load and compile the configuration at `path` (the shipped default when None)."""
+        policy = policy or ConfigPolicy()
         return cls(
-            compiled=CompiledConfig.build(load_config(path)),
+            compiled=CompiledConfig.build(load_config(path, policy=policy)),
             clock=clock or SystemClock(),
             config_path=path,
+            policy=policy,
+            max_silence=max_silence,
         )
 
     @property
@@ -69,7 +88,7 @@ class Router:
 
     def reload(self) -> CompiledConfig:
         """Re-read the configuration file; on error the old one stays in force (ConfigError)."""
-        self.compiled = CompiledConfig.build(load_config(self.config_path))
+        self.compiled = CompiledConfig.build(load_config(self.config_path, policy=self.policy))
         return self.compiled
 
     def wake(self) -> None:

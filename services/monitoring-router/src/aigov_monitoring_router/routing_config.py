@@ -7,17 +7,32 @@ Every error names the path of the offending field, so a bad reload is easy to fi
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Final, Self
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from aigov_monitoring_router.default_secrets import shipped_defaults, weakness
 from aigov_monitoring_router.durations import Duration
+from aigov_monitoring_router.email_addresses import single_address
+from aigov_monitoring_router.label_regex import DEFAULT_MAX_PATTERN_CHARS
 from aigov_monitoring_router.matchers import Matcher, parse_matcher
 
 DEFAULT_CONFIG: Final = Path(__file__).parent / "config" / "default-routing.yaml"
@@ -28,6 +43,32 @@ Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9]
 
 class ConfigError(ValueError):
     """The routing configuration is invalid; the message lists every problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigPolicy:
+    """What a routing file must satisfy beyond its schema (from the service's settings)."""
+
+    max_pattern_chars: int = DEFAULT_MAX_PATTERN_CHARS
+    """Longest regex a route or inhibition matcher may have."""
+    production: bool = False
+    """Outside dev: refuse the shipped default secrets and placeholder-looking ones."""
+
+
+def _policy(info: ValidationInfo) -> ConfigPolicy:
+    context = info.context
+    policy = context.get("policy") if isinstance(context, dict) else None
+    return policy if isinstance(policy, ConfigPolicy) else ConfigPolicy()
+
+
+def _parse_all(matchers: list[str], policy: ConfigPolicy, field: str) -> tuple[Matcher, ...]:
+    parsed = []
+    for i, text in enumerate(matchers):
+        try:
+            parsed.append(parse_matcher(text, max_pattern_chars=policy.max_pattern_chars))
+        except ValueError as exc:
+            raise ValueError(f"{field}[{i}]: {exc}") from None
+    return tuple(parsed)
 
 
 class _Strict(BaseModel):
@@ -73,12 +114,28 @@ class EmailConfig(_ReceiverBase):
     """E-mail over SMTP; `to` may use `{owner}`, `{team}`, `{oncall}`, `{system}` placeholders."""
 
     to: Annotated[list[str], Field(min_length=1)]
+    """One address per entry; entries with placeholders are checked once filled in."""
     sender: str = Field(alias="from")
     smtp_host: str
     smtp_port: int = Field(default=25, ge=1, le=65535)
-    starttls: bool = False
+    starttls: bool = True
+    """Upgrade the connection with STARTTLS (certificate verified) before sending."""
     username: str | None = None
     password: SecretStr | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _single_sender(cls, value: str) -> str:
+        single_address(value)
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _single_recipients(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if "{" not in entry:
+                single_address(entry)
+        return value
 
 
 class ReceiverConfig(_Strict):
@@ -118,14 +175,15 @@ class RouteConfig(_Strict):
     continue_: bool = Field(default=False, alias="continue")
     opens_incident: bool = False
     routes: list[RouteConfig] = Field(default_factory=list)
+    _parsed: tuple[Matcher, ...] = PrivateAttr(default=())
 
     def parsed_matchers(self) -> tuple[Matcher, ...]:
-        """The matchers, parsed."""
-        return tuple(parse_matcher(m) for m in self.matchers)
+        """The matchers, parsed (compiled once, at validation)."""
+        return self._parsed
 
     @model_validator(mode="after")
-    def _matchers_parse(self) -> Self:
-        self.parsed_matchers()
+    def _matchers_parse(self, info: ValidationInfo) -> Self:
+        self._parsed = _parse_all(self.matchers, _policy(info), "matchers")
         if self.group_by and "..." in self.group_by and len(self.group_by) > 1:
             raise ValueError("group_by: '...' (all labels) cannot be combined with other labels")
         return self
@@ -137,11 +195,24 @@ class InhibitRuleConfig(_Strict):
     source_matchers: Annotated[list[str], Field(min_length=1)]
     target_matchers: Annotated[list[str], Field(min_length=1)]
     equal: list[str] = Field(default_factory=list)
+    _source: tuple[Matcher, ...] = PrivateAttr(default=())
+    _target: tuple[Matcher, ...] = PrivateAttr(default=())
+
+    @property
+    def parsed_source(self) -> tuple[Matcher, ...]:
+        """The source matchers, parsed."""
+        return self._source
+
+    @property
+    def parsed_target(self) -> tuple[Matcher, ...]:
+        """The target matchers, parsed."""
+        return self._target
 
     @model_validator(mode="after")
-    def _matchers_parse(self) -> Self:
-        for text in (*self.source_matchers, *self.target_matchers):
-            parse_matcher(text)
+    def _matchers_parse(self, info: ValidationInfo) -> Self:
+        policy = _policy(info)
+        self._source = _parse_all(self.source_matchers, policy, "source_matchers")
+        self._target = _parse_all(self.target_matchers, policy, "target_matchers")
         return self
 
 
@@ -293,9 +364,14 @@ def expand_env(value: Any, environ: Mapping[str, str], path: str = "") -> Any:
 
 
 def parse_config(
-    text: str, *, origin: str, environ: Mapping[str, str] | None = None
+    text: str,
+    *,
+    origin: str,
+    environ: Mapping[str, str] | None = None,
+    policy: ConfigPolicy | None = None,
 ) -> RoutingConfig:
     """Parse and validate a routing configuration; ConfigError listing every problem."""
+    policy = policy or ConfigPolicy()
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -304,12 +380,47 @@ def parse_config(
         raise ConfigError(f"{origin}: expected a mapping at the top level")
     document = expand_env(document, os.environ if environ is None else environ)
     try:
-        return RoutingConfig.model_validate(document)
+        config = RoutingConfig.model_validate(document, context={"policy": policy})
     except ValidationError as exc:
         lines = [f"  {_path(error['loc'])}: {error['msg']}" for error in exc.errors()]
         raise ConfigError(
             f"{origin}: invalid routing configuration:\n" + "\n".join(lines)
         ) from None
+    if policy.production:
+        refused = weak_secrets(config)
+        if refused:
+            raise ConfigError(
+                f"{origin}: secrets refused outside env=dev:\n"
+                + "\n".join(f"  {line}" for line in refused)
+            )
+    return config
+
+
+@functools.cache
+def _shipped_defaults() -> dict[str, str]:
+    return shipped_defaults(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+
+
+def weak_secrets(config: RoutingConfig) -> list[str]:
+    """Each receiver secret that is a shipped default or a placeholder (path and reason)."""
+    problems: list[str] = []
+    for i, receiver in enumerate(config.receivers):
+        secrets: list[tuple[str, str | None]] = []
+        if receiver.webhook:
+            secrets.append(("webhook.secret", receiver.webhook.secret.get_secret_value()))
+        if receiver.pagerduty:
+            secrets.append(
+                ("pagerduty.routing_key", receiver.pagerduty.routing_key.get_secret_value())
+            )
+        if receiver.slack:
+            secrets.append(("slack.url", receiver.slack.url))
+        if receiver.email and receiver.email.password:
+            secrets.append(("email.password", receiver.email.password.get_secret_value()))
+        for field, value in secrets:
+            reason = weakness(value, _shipped_defaults()) if value else None
+            if reason:
+                problems.append(f"receivers[{i}] ({receiver.name}).{field}: {reason}")
+    return problems
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -320,7 +431,10 @@ def _path(loc: tuple[int | str, ...]) -> str:
 
 
 def load_config(
-    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    policy: ConfigPolicy | None = None,
 ) -> RoutingConfig:
     """Read the routing configuration at `path` (the shipped default when None)."""
     path = path or DEFAULT_CONFIG
@@ -330,4 +444,4 @@ def load_config(
         raise ConfigError(
             f"{path}: cannot read the routing configuration: {exc.strerror}"
         ) from None
-    return parse_config(text, origin=str(path), environ=environ)
+    return parse_config(text, origin=str(path), environ=environ, policy=policy)

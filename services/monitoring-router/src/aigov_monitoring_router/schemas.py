@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 LabelSet = Annotated[dict[str, str], Field(max_length=64)]
 
@@ -110,9 +110,10 @@ class SilenceRequest(BaseModel):
         list[Annotated[str, Field(min_length=1, max_length=1000)]],
         Field(min_length=1, max_length=50),
     ]
-    starts_at: datetime | None = None
-    """Start of the window (now when omitted)."""
-    ends_at: datetime
+    starts_at: AwareDatetime | None = None
+    """Start of the window (now when omitted or in the past); with a UTC offset."""
+    ends_at: AwareDatetime
+    """End of the window, with a UTC offset; at most `AIGOV_ROUTER_MAX_SILENCE_DAYS` from now."""
     comment: Annotated[str, Field(min_length=1, max_length=4000, pattern=r"\S")]
 
 

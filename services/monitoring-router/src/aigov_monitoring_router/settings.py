@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field
 
+from aigov_monitoring_router.label_regex import DEFAULT_MAX_PATTERN_CHARS
+from aigov_monitoring_router.routing_config import ConfigPolicy
 from aigov_runtime.settings import Port, ServiceSettings
 
 
@@ -29,3 +32,18 @@ class Settings(ServiceSettings):
     """Consumer-group members in this process (each handles its partitions concurrently)."""
     router_run_scheduler: bool = True
     """Run the timer scheduler and outbox relay in this process (off for API-only replicas)."""
+    router_max_regex_chars: int = Field(default=DEFAULT_MAX_PATTERN_CHARS, ge=1, le=100_000)
+    """Longest regex a matcher may have (silences, routes, inhibition rules)."""
+    router_max_silence_days: int = Field(default=30, ge=1, le=366)
+    """A silence must end within this many days of its creation."""
+
+    def config_policy(self) -> ConfigPolicy:
+        """What the routing file must satisfy here (shipped secrets are refused outside dev)."""
+        return ConfigPolicy(
+            max_pattern_chars=self.router_max_regex_chars, production=self.env != "dev"
+        )
+
+    @property
+    def max_silence(self) -> timedelta:
+        """The longest a silence may run, from its creation."""
+        return timedelta(days=self.router_max_silence_days)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aigov_events.catalog import SilenceCreated, SilenceExpired
+from aigov_events.catalog.primitives import SYSTEM_ID_PATTERN
 from aigov_monitoring_router import alerts as labels_of
 from aigov_monitoring_router.alerting import touch_system
 from aigov_monitoring_router.matchers import MatchType, parse_matcher
@@ -19,6 +21,7 @@ from aigov_monitoring_router.repository import cancel, emit, schedule
 from aigov_monitoring_router.router import Router
 
 SILENCE_END: Final = "silence_end"
+_SYSTEM_ID: Final = re.compile(SYSTEM_ID_PATTERN)
 
 
 class SilenceRejected(ValueError):
@@ -29,20 +32,32 @@ class SilenceNotFound(LookupError):
     """No silence has that id."""
 
 
-def system_scope(matchers: Sequence[str]) -> tuple[str, list[str]]:
+def system_scope(
+    matchers: Sequence[str], *, max_pattern_chars: int | None
+) -> tuple[str, list[str]]:
     """Validate the matchers and return the system the silence is scoped to, canonicalised."""
     parsed = []
-    for text in matchers:
+    for i, text in enumerate(matchers):
         try:
-            parsed.append(parse_matcher(text))
+            parsed.append(parse_matcher(text, max_pattern_chars=max_pattern_chars))
         except ValueError as exc:
-            raise SilenceRejected(str(exc)) from None
+            raise SilenceRejected(f"matchers[{i}]: {exc}") from None
     systems = [m.value for m in parsed if m.name == labels_of.SYSTEM and m.type is MatchType.EQUAL]
     if len(systems) != 1:
         raise SilenceRejected(
             'a silence must name exactly one system with an equality matcher (system="<id>")'
         )
+    if not _SYSTEM_ID.match(systems[0]):
+        raise SilenceRejected(
+            f"system {systems[0][:80]!r} is not a system id (lower-case letters, digits and "
+            "hyphens, at most 63 characters, starting with a letter or digit)"
+        )
     return systems[0], [str(m) for m in parsed]
+
+
+def _days(span: timedelta) -> str:
+    days = span / timedelta(days=1)
+    return f"{days:g} day{'s' if days != 1 else ''}"
 
 
 async def create_silence(
@@ -55,14 +70,23 @@ async def create_silence(
     created_by: str,
     comment: str,
 ) -> Silence:
-    """Create a silence and publish `silence.created`."""
+    """Create a silence and publish `silence.created`.
+
+    A start in the past counts from now (as in Alertmanager), so the window is at most
+    `router.max_silence` long and lies within it from now.
+    """
     now = router.clock.now()
-    system_id, canonical = system_scope(matchers)
-    starts = starts_at or now
-    if ends_at <= starts:
-        raise SilenceRejected("ends_at must be after starts_at")
+    system_id, canonical = system_scope(matchers, max_pattern_chars=router.policy.max_pattern_chars)
     if ends_at <= now:
         raise SilenceRejected("ends_at is in the past")
+    starts = max(starts_at, now) if starts_at is not None else now
+    if ends_at <= starts:
+        raise SilenceRejected("ends_at must be after starts_at")
+    if ends_at - now > router.max_silence:
+        raise SilenceRejected(
+            f"a silence must end within {_days(router.max_silence)} of now "
+            "(AIGOV_ROUTER_MAX_SILENCE_DAYS); create a new one when it ends"
+        )
     silence = Silence(
         silence_id=f"s-{uuid.uuid4().hex[:16]}",
         system_id=system_id,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
+from aigov_events.catalog.primitives import SYSTEM_ID_PATTERN
 from aigov_monitoring_router import probes, service
 from aigov_monitoring_router.api.deps import Owner, Reader, RouterDep, Session
 from aigov_monitoring_router.models import Probe
@@ -16,6 +17,9 @@ router = APIRouter(tags=["operations"])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 SystemFilter = Annotated[str | None, Query(max_length=63)]
+SystemIdPath = Annotated[
+    str, Path(pattern=SYSTEM_ID_PATTERN, description="AI system id (lower-case slug).")
+]
 
 
 @router.get(
@@ -40,10 +44,10 @@ async def list_incidents(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=list[ProbeOut],
     summary="Probe a system's alert routes now",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 422),
 )
 async def run_probe(
-    system_id: str, _: Owner, routing: RouterDep, session: Session
+    system_id: SystemIdPath, _: Owner, routing: RouterDep, session: Session
 ) -> list[ProbeOut]:
     """One synthetic alert per monitored signal through the system's routes; poll for outcomes."""
     started = await probes.start_probes(session, routing, system_id)
@@ -58,7 +62,7 @@ async def run_probe(
     responses=problem_responses(401, 403, 422),
 )
 async def list_probes(
-    system_id: str, _: Reader, session: Session, limit: Limit = 20
+    system_id: SystemIdPath, _: Reader, session: Session, limit: Limit = 20
 ) -> list[ProbeOut]:
     """The system's probe runs, newest first."""
     return [
@@ -71,9 +75,14 @@ async def list_probes(
     "/probes/{system_id}/{probe_id}",
     response_model=ProbeOut,
     summary="Read a probe's outcome",
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(401, 403, 404, 422),
 )
-async def get_probe(system_id: str, probe_id: str, _: Reader, session: Session) -> ProbeOut:
+async def get_probe(
+    system_id: SystemIdPath,
+    probe_id: Annotated[str, Path(max_length=64)],
+    _: Reader,
+    session: Session,
+) -> ProbeOut:
     """A probe run; `ok` is null until every delivery reached a final outcome."""
     probe = await session.get(Probe, probe_id)
     if probe is None or probe.system_id != system_id:

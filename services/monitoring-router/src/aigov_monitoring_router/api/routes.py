@@ -30,7 +30,8 @@ async def get_routes(_: Reader, routing: RouterDep) -> RoutingTree:
     response_model=RouteTestResult,
     response_model_by_alias=True,
     summary="Which routes and receivers a label set reaches",
-    responses=problem_responses(401, 403, 422),
+    # 400: a body that cannot be decoded at all; 422: one that is not the schema's shape.
+    responses=problem_responses(400, 401, 403, 413, 422),
 )
 async def route_test(body: RouteTestRequest, _: Reader, routing: RouterDep) -> RouteTestResult:
     """Run a label set through the tree (for operators and for CI of the routing config)."""

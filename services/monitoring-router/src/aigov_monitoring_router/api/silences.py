@@ -28,7 +28,8 @@ def _out(silence: Silence, routing: Router) -> SilenceOut:
     status_code=status.HTTP_201_CREATED,
     response_model=SilenceOut,
     summary="Silence a system's matching alerts for a time window",
-    responses=problem_responses(401, 403, 422),
+    # 400: a body that cannot be decoded at all; 422: invalid matchers, window or shape.
+    responses=problem_responses(400, 401, 403, 413, 422),
 )
 async def create_silence(
     body: SilenceRequest, principal: Owner, routing: RouterDep, session: Session

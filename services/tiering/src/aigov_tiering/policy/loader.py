@@ -291,7 +291,12 @@ def _probe_manifest(*, full: bool) -> AISystemManifest:
         {
             "apiVersion": "aigov.io/v1",
             "kind": "AISystem",
-            "metadata": {"id": "probe", "name": "probe", "owner": "probe", "team": "probe"},
+            "metadata": {
+                "id": "probe",
+                "name": "probe",
+                "owner": "probe@aigov.invalid",
+                "team": "probe",
+            },
             "spec": {
                 "purpose": "policy pack probe",
                 "useCase": {"category": "probe", "annexIII": many, "prohibitedPractices": many},
