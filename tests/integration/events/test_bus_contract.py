@@ -239,6 +239,25 @@ class TestRetriesAndIdempotency:
         )
 
 
+class TestEventIdentity:
+    async def test_the_same_id_from_two_sources_is_processed_twice_a_repeat_once(
+        self, store: Store
+    ) -> None:
+        async def write(event: DomainEvent[Any], *, session: AsyncSession) -> None:
+            await session.execute(store.effects.insert().values(event_id=event.id))
+
+        apply = idempotent(
+            write, sessionmaker=store.sessionmaker, table=store.processed, consumer="c1"
+        )
+        payload = SystemRetired(system_id="sys-identity", reason="retired in a test")
+        first = new_event(payload, source="/tests/a", actor="tester", event_id="shared-1")
+        second = new_event(payload, source="/tests/b", actor="tester", event_id="shared-1")
+        for event in (first, second, first, second):
+            await apply(event)
+        assert await store.count(store.effects) == 2
+        assert await store.count(store.processed) == 2
+
+
 class TestDeadLetters:
     async def test_poison_records_go_to_the_dlq_with_their_error_and_origin(self, bus: Bus) -> None:
         publisher = Publisher(bus)

@@ -21,8 +21,9 @@ from aigov_events.message import DomainEvent
 from aigov_events.producer import Publisher
 from aigov_events.topics import ALL_TOPICS
 from aigov_evidence.app import MIGRATIONS
-from aigov_evidence.ledger import LEDGER, verify
+from aigov_evidence.ledger import LEDGER
 from aigov_evidence.settings import Settings
+from aigov_evidence.verification import verify
 from aigov_runtime.database import create_engine, create_sessionmaker
 from aigov_runtime.migrations import upgrade_to_head
 from aigov_runtime.resources import open_bus

@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aigov_events.message import DomainEvent
 from aigov_evidence.chain import GENESIS_HASH
 from aigov_evidence.consumers import record_batch
-from aigov_evidence.ledger import LEDGER, entry_from_event, verify
+from aigov_evidence.ledger import LEDGER, entry_from_event
 from aigov_evidence.models import ReleaseView, SystemView
 from aigov_evidence.rebuild import rebuild_projections
+from aigov_evidence.verification import verify
 from tests.unit.evidence import events as ev
 
 pytestmark = pytest.mark.asyncio

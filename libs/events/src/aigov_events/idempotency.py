@@ -3,6 +3,9 @@
 A handler's writes and the row recording "consumer X processed event E" commit in
 one database transaction. A redelivered event finds its row and is skipped, so the
 handler's effects happen once even though the event may arrive many times.
+
+An event is identified by (source, id), as CloudEvents defines it and intake deduplicates:
+two producers may pick the same id, and each of their events must have its effects.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def processed_events_table(metadata: MetaData) -> Table:
         PROCESSED_EVENTS,
         metadata,
         Column("consumer", String(200), primary_key=True),
+        Column("source", String(1000), primary_key=True),
         Column("event_id", String(200), primary_key=True),
         Column("event_type", String(200), nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False),
@@ -61,9 +65,10 @@ def _insert_ignore(table: Table, dialect: str) -> Insert:
 async def claim(
     session: AsyncSession, table: Table, *, consumer: str, event: DomainEvent[Any]
 ) -> bool:
-    """Record that `consumer` processes `event`; False if it already did (in a committed txn)."""
+    """Record that `consumer` processes `event` (by source and id); False if it already did."""
     statement = _insert_ignore(table, session.get_bind().dialect.name).values(
         consumer=consumer,
+        source=event.envelope.source,
         event_id=event.id,
         event_type=event.type,
         processed_at=datetime.now(UTC),
@@ -87,7 +92,12 @@ def idempotent(
                 DUPLICATES.labels(consumer).inc()
                 log.info(
                     "duplicate event skipped",
-                    extra={"consumer": consumer, "event_id": event.id, "event_type": event.type},
+                    extra={
+                        "consumer": consumer,
+                        "source": event.envelope.source,
+                        "event_id": event.id,
+                        "event_type": event.type,
+                    },
                 )
                 return
             await handler(event, session=session)

@@ -1,13 +1,17 @@
 """Signed checkpoints: every chain head, signed with Ed25519, so history cannot be rewritten.
 
-An auditor keeps (or fetches from `GET /v1/checkpoints/latest`) a checkpoint and its public
-key; later, recomputing the ledger must reproduce each head it lists. Rewriting a system's
-history means recomputing its hashes, which changes a head the signature covers.
+A checkpoint body lists every system's chain head `{sequence, hash}` (the sequence is also
+the system's record count, and the set of keys is the set of systems), the total record count,
+and the previous checkpoint's body hash, so checkpoints form a chain of their own. An auditor
+keeps (or fetches from `GET /v1/checkpoints/latest`) a checkpoint; later, recomputing the
+ledger must reproduce each head it lists. Which keys a signature may verify with comes from
+configuration only (`trusted_keys`), never from the checkpoint row.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import logging
 import os
@@ -22,9 +26,28 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aigov_evidence.chain import canonical_json
+from aigov_evidence.keys import (
+    encode_public,
+    key_id,
+    read_trusted_keys,
+    write_public_key_file,
+)
 from aigov_evidence.ledger import HEADS, LEDGER
 from aigov_evidence.models import Checkpoint
 from aigov_evidence.settings import Settings
+
+__all__ = [
+    "CHECKPOINTS",
+    "SigningKeyError",
+    "body_digest",
+    "key_id",
+    "latest_checkpoint",
+    "load_signing_key",
+    "signature_valid",
+    "take_checkpoint",
+    "trusted_keys",
+    "verifies_with",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +56,6 @@ CHECKPOINTS = Checkpoint.__table__  # type: ignore[attr-defined]
 
 class SigningKeyError(RuntimeError):
     """The signing key file is missing, unreadable or not an Ed25519 private key."""
-
-
-def _raw_public(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def key_id(key: Ed25519PublicKey) -> str:
-    """A short stable id of a public key (first 16 hex digits of its SHA-256)."""
-    return hashlib.sha256(_raw_public(key)).hexdigest()[:16]
 
 
 def _read_key(path: Path) -> Ed25519PrivateKey:
@@ -58,12 +72,19 @@ def _read_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
-    """The configured signing key; in dev without one, a generated key kept under `.local/`."""
+    """The configured signing key; in dev without one, a generated key kept under `.local/`.
+
+    The dev key's public key is written next to it (`.pub`, a trusted-keys document), so a
+    verifier elsewhere can pin it and dev verification trusts it after a key change.
+    """
     if settings.evidence_signing_key_file is not None:
         return _read_key(settings.evidence_signing_key_file)
     path = settings.evidence_dev_signing_key_path
     if path.exists():
-        return _read_key(path)
+        key = _read_key(path)
+        if not settings.dev_public_key_path.exists():
+            write_public_key_file(settings.dev_public_key_path, key.public_key())
+        return key
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = key.private_bytes(
@@ -72,11 +93,37 @@ def load_signing_key(settings: Settings) -> Ed25519PrivateKey:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
+    write_public_key_file(settings.dev_public_key_path, key.public_key())
     log.warning(
         "no AIGOV_EVIDENCE_SIGNING_KEY_FILE: generated a dev checkpoint signing key",
-        extra={"path": str(path), "key_id": key_id(key.public_key())},
+        extra={
+            "path": str(path),
+            "public_key_path": str(settings.dev_public_key_path),
+            "key_id": key_id(key.public_key()),
+        },
     )
     return key
+
+
+def trusted_keys(settings: Settings) -> dict[str, Ed25519PublicKey]:
+    """Every key a checkpoint signature may verify with, from configuration alone.
+
+    The pinned keys (`AIGOV_EVIDENCE_TRUSTED_KEYS`, `..._FILE`), the configured signing key's
+    public key, and in dev the dev key's (its `.pub`, or the key itself). Read on each call, so
+    a dev key generated after startup (by the checkpoint job) is trusted at once; nothing is
+    generated here.
+    """
+    keys = settings.pinned_keys
+    if settings.evidence_signing_key_file is not None:
+        public = _read_key(settings.evidence_signing_key_file).public_key()
+        keys[key_id(public)] = public
+    if settings.env == "dev":
+        if settings.dev_public_key_path.exists():
+            keys.update(read_trusted_keys(settings.dev_public_key_path))
+        elif settings.evidence_dev_signing_key_path.exists():
+            public = _read_key(settings.evidence_dev_signing_key_path).public_key()
+            keys[key_id(public)] = public
+    return keys
 
 
 async def _heads(session: AsyncSession) -> dict[str, dict[str, Any]]:
@@ -90,6 +137,11 @@ async def latest_checkpoint(session: AsyncSession) -> Checkpoint | None:
     """The most recent checkpoint, if any was taken."""
     result = await session.scalars(select(Checkpoint).order_by(CHECKPOINTS.c.id.desc()).limit(1))
     return result.first()
+
+
+def body_digest(body: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a checkpoint body's RFC 8785 form: what `previous_body_sha256` names."""
+    return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
 async def take_checkpoint(
@@ -106,7 +158,8 @@ async def take_checkpoint(
         "created_at": created.isoformat().replace("+00:00", "Z"),
         "systems": len(heads),
         "ledger_records": int(records or 0),
-        "previous_body_sha256": previous.body_sha256 if previous is not None else None,
+        # The hash of the previous body as stored (what a verifier recomputes), not its column.
+        "previous_body_sha256": body_digest(previous.body) if previous is not None else None,
         "heads": heads,
     }
     document = canonical_json(body)
@@ -116,7 +169,7 @@ async def take_checkpoint(
         body=body,
         body_sha256=hashlib.sha256(document).hexdigest(),
         signature=base64.b64encode(key.sign(document)).decode(),
-        public_key=base64.b64encode(_raw_public(public)).decode(),
+        public_key=encode_public(public),
         key_id=key_id(public),
     )
     session.add(checkpoint)
@@ -128,11 +181,17 @@ async def take_checkpoint(
     return checkpoint
 
 
-def signature_valid(body: dict[str, Any], signature_b64: str, public_key_b64: str) -> bool:
-    """Whether `signature_b64` is the Ed25519 signature of `body`'s canonical JSON."""
-    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+def verifies_with(key: Ed25519PublicKey, body: dict[str, Any], signature_b64: str) -> bool:
+    """Whether `signature_b64` is `key`'s Ed25519 signature of `body`'s canonical JSON."""
     try:
-        public.verify(base64.b64decode(signature_b64), canonical_json(body))
-    except InvalidSignature:
+        key.verify(base64.b64decode(signature_b64, validate=True), canonical_json(body))
+    except (InvalidSignature, binascii.Error, ValueError):
         return False
     return True
+
+
+def signature_valid(body: dict[str, Any], signature_b64: str, public_key_b64: str) -> bool:
+    """Whether `signature_b64` verifies with `public_key_b64` (an auditor's check of a held key)."""
+    # A key read from a checkpoint row proves nothing: verification pins keys (`trusted_keys`).
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+    return verifies_with(public, body, signature_b64)

@@ -1,10 +1,12 @@
-"""The append-only ledger: append a batch of events once each, and verify a system's chain.
+"""The append-only ledger: append a batch of events once each, and find recorded events.
 
 Appends run in the caller's transaction. Per system, appends are serialised by a
 transaction-scoped advisory lock on PostgreSQL (taken for every system of the batch in one
 statement, in a fixed order, so two consumers can never deadlock); SQLite has a single
 writer anyway. Under the lock, events already recorded are dropped, so a redelivery after a
 crash or a rebalance adds nothing, and each new record extends its system's chain head.
+An event is (source, id), as CloudEvents defines it and intake deduplicates: two producers
+may pick the same id, and both events are recorded. Verification is in `verification`.
 """
 
 from __future__ import annotations
@@ -24,11 +26,10 @@ from aigov_events.catalog import EventPayload
 from aigov_events.envelope import to_mapping
 from aigov_events.message import ACTOR, DomainEvent
 from aigov_evidence.chain import GENESIS_HASH, event_hash, link_hash
-from aigov_evidence.models import ChainHead, Checkpoint, LedgerRecord
+from aigov_evidence.models import ChainHead, LedgerRecord
 
 LEDGER: Final = LedgerRecord.__table__  # type: ignore[attr-defined]
 HEADS: Final = ChainHead.__table__  # type: ignore[attr-defined]
-_VERIFY_CHUNK: Final = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +125,18 @@ async def append(session: AsyncSession, entries: Sequence[LedgerEntry]) -> list[
     dialect = session.get_bind().dialect.name
     system_ids = sorted({entry.system_id for entry in entries})
     await _lock_systems(session, system_ids)
-    unique: dict[str, LedgerEntry] = {}
+    unique: dict[tuple[str, str], LedgerEntry] = {}
     for entry in entries:
-        unique.setdefault(entry.event_id, entry)
-    recorded = await session.scalars(
-        select(LEDGER.c.event_id).where(LEDGER.c.event_id.in_(bindparam("ids", expanding=True))),
-        {"ids": list(unique)},
+        unique.setdefault((entry.source, entry.event_id), entry)
+    # By id (the unique index leads with it), then the pairs: ids rarely collide.
+    recorded = await session.execute(
+        select(LEDGER.c.source, LEDGER.c.event_id).where(
+            LEDGER.c.event_id.in_(bindparam("ids", expanding=True))
+        ),
+        {"ids": sorted({event_id for _, event_id in unique})},
     )
-    for event_id in recorded:
-        unique.pop(event_id, None)
+    for source, event_id in recorded:
+        unique.pop((source, event_id), None)
     if not unique:
         return []
     heads = {
@@ -190,115 +194,20 @@ async def append(session: AsyncSession, entries: Sequence[LedgerEntry]) -> list[
     return appended
 
 
-@dataclass(frozen=True, slots=True)
-class Verification:
-    """The outcome of recomputing one system's chain."""
-
-    system_id: str
-    ok: bool
-    records: int
-    head_sequence: int
-    head_hash: str
-    broken_at: int | None = None
-    reason: str | None = None
+async def recorded_events(
+    session: AsyncSession, event_id: str, *, source: str | None = None
+) -> list[LedgerRecord]:
+    """The ledger records with id `event_id` (of `source` only, if given), in ledger order."""
+    statement = select(LedgerRecord).where(LedgerRecord.event_id == event_id)  # type: ignore[arg-type]
+    if source is not None:
+        statement = statement.where(LedgerRecord.source == source)  # type: ignore[arg-type]
+    result = await session.execute(statement.order_by(LEDGER.c.id))
+    return list(result.scalars())
 
 
-def _check_record(row: Any, *, expected_sequence: int, prev_hash: str) -> str | None:
-    """Why the record breaks the chain, or None when it is intact."""
-    if row.sequence != expected_sequence:
-        return f"sequence {expected_sequence} is missing (next record has sequence {row.sequence})"
-    attributes = row.attributes if isinstance(row.attributes, dict) else {}
-    for column, attribute in (
-        ("event_id", "id"),
-        ("event_type", "type"),
-        ("source", "source"),
-        ("actor", ACTOR),
-    ):
-        if attributes.get(attribute) != getattr(row, column):
-            return f"column {column} differs from the recorded event's {attribute!r} attribute"
-    digest = event_hash(attributes, row.payload)
-    if digest != row.event_hash:
-        return "the event's content no longer matches its recorded SHA-256 (event was altered)"
-    if row.prev_hash != prev_hash:
-        return "prev_hash does not match the hash of the previous record (chain was rewritten)"
-    if link_hash(prev_hash, row.sequence, digest) != row.hash:
-        return "the record's chain hash does not match prev_hash, sequence and event hash"
-    return None
-
-
-async def _checkpointed_head(session: AsyncSession, system_id: str) -> tuple[int, str] | None:
-    """This system's head (sequence, hash) in the latest signed checkpoint, if it has one."""
-    table = Checkpoint.__table__  # type: ignore[attr-defined]
-    body = await session.scalar(select(table.c.body).order_by(table.c.id.desc()).limit(1))
-    head = body.get("heads", {}).get(system_id) if isinstance(body, dict) else None
-    if not isinstance(head, dict):
-        return None
-    return int(head["sequence"]), str(head["hash"])
-
-
-async def verify(session: AsyncSession, system_id: str) -> Verification:
-    """Recompute `system_id`'s chain; report the first broken sequence number and why."""
-    checkpointed = await _checkpointed_head(session, system_id)
-    prev_hash = GENESIS_HASH
-    expected = 1
-    columns = (
-        LEDGER.c.sequence,
-        LEDGER.c.event_id,
-        LEDGER.c.event_type,
-        LEDGER.c.source,
-        LEDGER.c.actor,
-        LEDGER.c.attributes,
-        LEDGER.c.payload,
-        LEDGER.c.event_hash,
-        LEDGER.c.prev_hash,
-        LEDGER.c.hash,
-    )
-    while True:
-        chunk = (
-            await session.execute(
-                select(*columns)
-                .where(LEDGER.c.system_id == system_id, LEDGER.c.sequence >= expected)
-                .order_by(LEDGER.c.sequence)
-                .limit(_VERIFY_CHUNK)
-            )
-        ).all()
-        for row in chunk:
-            reason = _check_record(row, expected_sequence=expected, prev_hash=prev_hash)
-            if (
-                reason is None
-                and checkpointed is not None
-                and checkpointed[0] == row.sequence
-                and checkpointed[1] != row.hash
-            ):
-                reason = "the record differs from the head a signed checkpoint recorded"
-            if reason is not None:
-                return Verification(
-                    system_id, False, expected - 1, expected - 1, prev_hash, expected, reason
-                )
-            prev_hash = row.hash
-            expected += 1
-        if len(chunk) < _VERIFY_CHUNK:
-            break
-    records = expected - 1
-    head = (
-        await session.execute(
-            select(HEADS.c.sequence, HEADS.c.hash).where(HEADS.c.system_id == system_id)
-        )
-    ).first()
-    if head is not None and (head.sequence, head.hash) != (records, prev_hash):
-        return Verification(
-            system_id,
-            False,
-            records,
-            records,
-            prev_hash,
-            records + 1,
-            f"the chain head says sequence {head.sequence}, the ledger ends at {records}",
-        )
-    return Verification(system_id, True, records, records, prev_hash)
-
-
-async def is_recorded(session: AsyncSession, event_id: str) -> LedgerRecord | None:
-    """The ledger record of `event_id`, if it has been recorded."""
-    result = await session.execute(select(LedgerRecord).where(LedgerRecord.event_id == event_id))  # type: ignore[arg-type]
-    return result.scalars().first()
+async def is_recorded(
+    session: AsyncSession, event_id: str, *, source: str | None = None
+) -> LedgerRecord | None:
+    """The first ledger record of `event_id` (of `source`, if given), if it has been recorded."""
+    records = await recorded_events(session, event_id, source=source)
+    return records[0] if records else None

@@ -31,7 +31,7 @@ def _json(nullable: bool = False) -> Any:
 
 
 class LedgerRecord(SQLModel, table=True):
-    """One event, appended once, hash-chained to the previous record of the same AI system.
+    """One event (source, id), appended once, hash-chained to the previous record of its system.
 
     `event_hash` is SHA-256 of the event's RFC 8785 canonical JSON (`attributes` plus
     `data` = `payload`); `hash` = SHA-256 of `prev_hash:sequence:event_hash`, so changing any
@@ -41,13 +41,15 @@ class LedgerRecord(SQLModel, table=True):
     __tablename__ = "ledger"
     __table_args__ = (
         UniqueConstraint("system_id", "sequence", name="uq_ledger_system_sequence"),
+        # An event's identity is (source, id); id first, so lookups by id alone use it too.
+        UniqueConstraint("event_id", "source", name="uq_ledger_event_id_source"),
         Index("ix_ledger_system_type", "system_id", "event_type"),
     )
 
     id: int | None = Field(
         default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
     )
-    event_id: str = Field(max_length=200, unique=True)
+    event_id: str = Field(max_length=200)
     event_type: str = Field(max_length=200)
     system_id: str = Field(max_length=63)
     sequence: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -2,7 +2,16 @@
 
 The checkpoint signing key is an Ed25519 private key in PEM (PKCS#8) form, read from the file
 named by `AIGOV_EVIDENCE_SIGNING_KEY_FILE` (a mounted secret). In `env=dev` without one, a key
-is generated once under `.local/evidence/` and reused; `env=prod` refuses to start without it.
+is generated once under `.local/evidence/` and reused, its public key written next to it.
+
+Verification trusts only keys pinned in configuration: `AIGOV_EVIDENCE_TRUSTED_KEYS` (JSON,
+key id -> base64 raw Ed25519 public key) and/or `AIGOV_EVIDENCE_TRUSTED_KEYS_FILE` (the same
+document in a file), plus the configured signing key's own public key, plus in `env=dev` the
+dev key's. A public key stored in a checkpoint row is never trusted by itself.
+
+`env=prod` requires the signing key file whenever this process takes checkpoints
+(`AIGOV_EVIDENCE_CHECKPOINT_INTERVAL_SECONDS` > 0), and at least one trusted key in any case,
+so an API-only replica can verify with public keys alone and never hold the private key.
 """
 
 from __future__ import annotations
@@ -10,8 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 
-from pydantic import Field, model_validator
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pydantic import Field, PrivateAttr, model_validator
 
+from aigov_evidence.keys import KeyDocumentError, parse_trusted_keys, read_trusted_keys
 from aigov_runtime.settings import Port, ServiceSettings
 
 DEV_SIGNING_KEY_PATH = Path(".local/evidence/checkpoint-signing-key.pem")
@@ -30,15 +41,53 @@ class Settings(ServiceSettings):
     # Ed25519 private key (PEM, PKCS#8) signing the ledger checkpoints.
     evidence_signing_key_file: Path | None = None
     evidence_dev_signing_key_path: Path = DEV_SIGNING_KEY_PATH
+    # Public keys checkpoint signatures are verified with: key id -> base64 raw Ed25519 key.
+    evidence_trusted_keys: dict[str, str] = Field(default_factory=dict)
+    # The same mapping in a JSON file (e.g. a mounted ConfigMap); merged with the variable.
+    evidence_trusted_keys_file: Path | None = None
     # How often a signed checkpoint of every chain head is taken (0 switches it off).
     evidence_checkpoint_interval_seconds: float = Field(default=300.0, ge=0)
     # How often granted waivers past their expiry are announced with waiver.expired (0: off).
     evidence_waiver_sweep_interval_seconds: float = Field(default=60.0, ge=0)
 
+    _pinned_keys: dict[str, Ed25519PublicKey] = PrivateAttr(default_factory=dict)
+
     @model_validator(mode="after")
-    def _signing_key_in_prod(self) -> Self:
-        if self.env == "prod" and self.evidence_signing_key_file is None:
+    def _trusted_keys(self) -> Self:
+        try:
+            pinned = parse_trusted_keys(
+                self.evidence_trusted_keys, origin="AIGOV_EVIDENCE_TRUSTED_KEYS"
+            )
+            if self.evidence_trusted_keys_file is not None:
+                pinned.update(read_trusted_keys(self.evidence_trusted_keys_file))
+        except KeyDocumentError as exc:
+            raise ValueError(str(exc)) from None
+        self._pinned_keys = pinned
+        return self
+
+    @model_validator(mode="after")
+    def _keys_in_prod(self) -> Self:
+        if self.env != "prod":
+            return self
+        if self.evidence_checkpoint_interval_seconds > 0 and self.evidence_signing_key_file is None:
             raise ValueError(
-                "env=prod requires AIGOV_EVIDENCE_SIGNING_KEY_FILE (an Ed25519 private key, PEM)"
+                "env=prod requires AIGOV_EVIDENCE_SIGNING_KEY_FILE (an Ed25519 private key, PEM) "
+                "to sign checkpoints; a replica that takes none sets "
+                "AIGOV_EVIDENCE_CHECKPOINT_INTERVAL_SECONDS=0 and AIGOV_EVIDENCE_TRUSTED_KEYS"
+            )
+        if self.evidence_signing_key_file is None and not self._pinned_keys:
+            raise ValueError(
+                "env=prod requires a key to verify checkpoints with: AIGOV_EVIDENCE_TRUSTED_KEYS "
+                "(or AIGOV_EVIDENCE_TRUSTED_KEYS_FILE), or AIGOV_EVIDENCE_SIGNING_KEY_FILE"
             )
         return self
+
+    @property
+    def pinned_keys(self) -> dict[str, Ed25519PublicKey]:
+        """The keys configured as trusted (without the signing key's and the dev key's)."""
+        return dict(self._pinned_keys)
+
+    @property
+    def dev_public_key_path(self) -> Path:
+        """Where the dev key's public key is written: next to it, `.pub` instead of `.pem`."""
+        return self.evidence_dev_signing_key_path.with_suffix(".pub")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Final
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aigov_events.catalog.primitives import SYSTEM_ID_PATTERN
 from aigov_events.producer import Publisher
 from aigov_evidence import service
+from aigov_evidence.checkpoints import trusted_keys
+from aigov_evidence.settings import Settings
+from aigov_evidence.verification import snapshot
 from aigov_runtime.auth import Principal, Role, require_roles
 from aigov_runtime.database import session_dependency
 from aigov_runtime.errors import ProblemError
@@ -25,6 +30,24 @@ def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 
 Session = Annotated[AsyncSession, Depends(session_dependency(_sessionmaker), scope="function")]
 """A session for the request (the evidence API only reads)."""
+
+
+async def _snapshot(request: Request) -> AsyncIterator[AsyncSession]:
+    async with snapshot(_sessionmaker(request)) as session:
+        yield session
+
+
+SnapshotSession = Annotated[AsyncSession, Depends(_snapshot, scope="function")]
+"""A read-only session whose reads all see one consistent state (for ledger verification)."""
+
+
+def trusted(request: Request) -> dict[str, Ed25519PublicKey]:
+    """The checkpoint keys pinned in the service's configuration."""
+    settings: Settings = request.app.state.settings
+    return trusted_keys(settings)
+
+
+Trusted = Annotated[dict[str, Ed25519PublicKey], Depends(trusted)]
 
 
 def publisher(request: Request) -> Publisher:

@@ -1,4 +1,4 @@
-"""The inventory: `/v1/systems`, a system, its evidence, its controls and its chain."""
+"""The inventory: `/v1/systems`, a system, its evidence and its controls (its chain: `verify`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from aigov_events.catalog import payload_model
 from aigov_events.errors import EventError
-from aigov_evidence import ledger, service
+from aigov_evidence import service
 from aigov_evidence.api.convert import (
     control,
     evidence,
@@ -33,7 +33,6 @@ from aigov_evidence.schemas import (
     PolicyOut,
     SystemOut,
     SystemPage,
-    VerificationOut,
 )
 from aigov_runtime.errors import ProblemError, problem_responses
 
@@ -162,28 +161,4 @@ async def release_controls(
         submitter=assessment.submitter,
         controls=[control(c) for c in status.controls],
         pending_material_changes=[pending(c) for c in status.pending_changes],
-    )
-
-
-@router.get(
-    "/systems/{system_id}/ledger/verify",
-    summary="Recompute a system's hash chain",
-    response_model=VerificationOut,
-    responses=_ERRORS,
-)
-async def verify_ledger(
-    system_id: SystemPath, _reader: Reader, session: Session
-) -> VerificationOut:
-    """Ok, or the first broken sequence number and why."""
-    result = await ledger.verify(session, system_id)
-    if result.records == 0 and result.ok and await service.get_system(session, system_id) is None:
-        raise ProblemError(404, f"no ledger records for AI system {system_id!r}")
-    return VerificationOut(
-        system=result.system_id,
-        ok=result.ok,
-        records=result.records,
-        head_sequence=result.head_sequence,
-        head_hash=result.head_hash,
-        broken_at=result.broken_at,
-        reason=result.reason,
     )

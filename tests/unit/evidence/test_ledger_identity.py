@@ -1,0 +1,150 @@
+"""(source, id) is an event's identity in the ledger, as it is at intake (CloudEvents)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from aigov_events.message import new_event
+from aigov_evidence.app import MIGRATIONS
+from aigov_evidence.consumers import record_batch
+from aigov_evidence.ledger import LEDGER, entry_from_event
+from aigov_evidence.models import SystemView
+from aigov_evidence.verification import verify
+from aigov_runtime.database import create_engine, create_sessionmaker
+from aigov_runtime.migrations import SCHEMA_OPTION, URL_OPTION
+from tests.unit.evidence import events as ev
+from tests.unit.evidence.harness import PUBLISHER, READER, Harness, auth
+from tests.unit.evidence.test_ledger import Sessions
+
+pytestmark = pytest.mark.asyncio
+
+SHARED_ID = "build-42"
+
+
+class TestLedger:
+    async def test_the_same_id_from_two_sources_is_two_events_with_effects(
+        self, sessionmaker: Sessions
+    ) -> None:
+        first = new_event(
+            ev.registered("alpha").payload, source="/ci/a", actor=ev.OWNER, event_id=SHARED_ID
+        )
+        second = new_event(
+            ev.registered("beta").payload, source="/ci/b", actor=ev.OWNER, event_id=SHARED_ID
+        )
+        appended = await record_batch(sessionmaker, [entry_from_event(first)])
+        appended += await record_batch(sessionmaker, [entry_from_event(second)])
+        assert [(e.source, e.event_id) for e in appended] == [
+            ("/ci/a", SHARED_ID),
+            ("/ci/b", SHARED_ID),
+        ]
+        async with sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(LEDGER.c.source, LEDGER.c.system_id).order_by(LEDGER.c.id)
+                )
+            ).all()
+            assert [tuple(r) for r in rows] == [("/ci/a", "alpha"), ("/ci/b", "beta")]
+            assert await session.get(SystemView, "alpha") is not None
+            assert await session.get(SystemView, "beta") is not None
+            assert (await verify(session, "alpha")).ok
+            assert (await verify(session, "beta")).ok
+
+    async def test_a_redelivered_source_and_id_adds_nothing(self, sessionmaker: Sessions) -> None:
+        event = new_event(
+            ev.registered("alpha").payload, source="/ci/a", actor=ev.OWNER, event_id=SHARED_ID
+        )
+        other = new_event(
+            ev.high_tier("alpha").payload, source="/ci/b", actor="t", event_id=SHARED_ID
+        )
+        batch = [entry_from_event(event), entry_from_event(other), entry_from_event(event)]
+        assert len(await record_batch(sessionmaker, batch)) == 2
+        assert await record_batch(sessionmaker, batch) == []
+
+
+class TestEventsRoute:
+    async def test_lookup_by_id_with_and_without_source(self, evidence: Harness) -> None:
+        alpha = new_event(
+            ev.registered("alpha").payload, source="/ci/a", actor=ev.OWNER, event_id=SHARED_ID
+        )
+        await evidence.publish(alpha)
+        only = await evidence.client.get(f"/v1/events/{SHARED_ID}", headers=auth(PUBLISHER))
+        assert only.status_code == 200, only.text
+        assert only.json()["source"] == "/ci/a"
+
+        beta = new_event(
+            ev.registered("beta").payload, source="/ci/b", actor=ev.OWNER, event_id=SHARED_ID
+        )
+        await evidence.publisher.publish(beta)
+        async with asyncio.timeout(30):
+            while True:
+                found = await evidence.client.get(
+                    f"/v1/events/{SHARED_ID}", params={"source": "/ci/b"}, headers=auth(READER)
+                )
+                if found.status_code == 200:
+                    break
+                assert found.status_code == 404, found.text
+                await asyncio.sleep(0.05)
+        assert found.json()["system"] == "beta"
+
+        ambiguous = await evidence.client.get(f"/v1/events/{SHARED_ID}", headers=auth(READER))
+        assert ambiguous.status_code == 409, ambiguous.text
+        assert ambiguous.headers["content-type"] == "application/problem+json"
+        assert ambiguous.json()["detail"] == (
+            f"event id {SHARED_ID!r} is recorded from 2 sources ('/ci/a', '/ci/b'); "
+            "pass ?source= to choose one"
+        )
+        missing = await evidence.client.get(
+            f"/v1/events/{SHARED_ID}", params={"source": "/ci/c"}, headers=auth(READER)
+        )
+        assert missing.status_code == 404
+
+
+class TestMigration:
+    async def test_upgrading_a_sqlite_ledger_keeps_its_records_and_triggers(
+        self, tmp_path: Path
+    ) -> None:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'upgrade.sqlite3'}"
+        await asyncio.to_thread(_upgrade, url, "0001")
+        engine = create_engine(url)
+        try:
+            await record_batch(
+                create_sessionmaker(engine), [entry_from_event(ev.registered("alpha"))]
+            )
+        finally:
+            await engine.dispose()
+        await asyncio.to_thread(_upgrade, url, "head")
+        engine = create_engine(url)
+        sessionmaker = create_sessionmaker(engine)
+        try:
+            twin = new_event(
+                ev.registered("beta").payload, source="/ci/b", actor=ev.OWNER, event_id="x"
+            )
+            first = new_event(
+                ev.high_tier("alpha").payload, source="/ci/a", actor="t", event_id="x"
+            )
+            batch = [entry_from_event(first), entry_from_event(twin)]
+            assert len(await record_batch(sessionmaker, batch)) == 2
+            for statement in ("UPDATE ledger SET actor = 'mallory'", "DELETE FROM ledger"):
+                with pytest.raises(IntegrityError, match="append-only"):
+                    async with sessionmaker() as session, session.begin():
+                        await session.execute(text(statement))
+            async with sessionmaker() as session:
+                assert await session.scalar(select(func.count()).select_from(LEDGER)) == 3
+                assert (await verify(session, "alpha")).ok
+        finally:
+            await engine.dispose()
+
+
+def _upgrade(url: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes[URL_OPTION] = url
+    config.attributes[SCHEMA_OPTION] = None
+    command.upgrade(config, revision)
