@@ -1,8 +1,9 @@
 """Run-time plumbing every aigov service shares.
 
 Settings (`settings`), JSON logs (`logging`), tracing (`telemetry`), bearer auth (`auth`),
-problem+json errors (`errors`), body limits (`limits`), probes and metrics (`health`, `metrics`),
-database helpers (`database`), the app builder (`app`) and the server runner (`server`).
+problem+json errors (`errors`), body limits (`limits`), the Host check (`hosts`), per-principal
+rate limits (`ratelimit`), bounded YAML bodies (`yaml_body`), probes and metrics (`health`,
+`metrics`), database helpers (`database`), the app builder (`app`) and the server runner (`server`).
 """
 
 from aigov_runtime.app import build_service_app

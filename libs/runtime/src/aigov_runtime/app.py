@@ -1,8 +1,10 @@
 """`build_service_app`: one FastAPI app wired the way every aigov service runs.
 
 Middleware, outermost first: OpenTelemetry server span → Starlette's last-resort error handler
-→ HTTP metrics → body size limit → `UnhandledErrorMiddleware` → FastAPI's exception handlers
-→ routes. Metrics sit outside the limit so refused requests are counted too.
+→ HTTP metrics → Host check (only with dev tokens or AIGOV_ALLOWED_HOSTS) → body size limit →
+`UnhandledErrorMiddleware` → FastAPI's exception handlers → routes. Metrics sit outside the
+checks so refused requests are counted too. The app also holds the token registry and the
+per-principal rate limiter its routes' dependencies consult.
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from aigov_runtime.errors import (
     ProblemDetail,
     UnhandledErrorMiddleware,
     install_problem_handlers,
+    problem_responses,
 )
 from aigov_runtime.health import ReadinessChecks, health_router, install_readiness_checks
+from aigov_runtime.hosts import HOST_EXEMPT_PATHS, MISDIRECTED_REQUEST, TrustedHostMiddleware
 from aigov_runtime.limits import BodySizeLimitMiddleware
 from aigov_runtime.logging import configure_logging
 from aigov_runtime.metrics import HttpMetrics, HttpMetricsMiddleware, create_registry
+from aigov_runtime.ratelimit import RateLimiter, install_rate_limiter
 from aigov_runtime.settings import ServiceSettings
 from aigov_runtime.telemetry import configure_tracing, instrument_app
 
@@ -113,6 +118,9 @@ def build_service_app(
     )
     app.state.settings = settings
     install_token_registry(app, TokenRegistry(settings.principals_by_token()))
+    install_rate_limiter(
+        app, RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+    )
     install_problem_handlers(app)
 
     registry = create_registry()
@@ -129,14 +137,21 @@ def build_service_app(
 
     # add_middleware prepends: the last one added is the outermost.
     app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        max_yaml_bytes=settings.max_yaml_bytes,
+    )
+    host_policy = settings.host_policy()
+    if host_policy is not None:
+        app.add_middleware(TrustedHostMiddleware, policy=host_policy)
     app.add_middleware(HttpMetricsMiddleware, metrics=HttpMetrics(registry))
     instrument_app(app, provider)
-    _document_conventions(app)
+    _document_conventions(app, host_checked=host_policy is not None)
     return app
 
 
-def _document_conventions(app: FastAPI) -> None:
+def _document_conventions(app: FastAPI, *, host_checked: bool) -> None:
     """Declare the bearer scheme and problem+json errors in the OpenAPI document."""
     generate = app.openapi
 
@@ -152,10 +167,23 @@ def _document_conventions(app: FastAPI) -> None:
             schemas.update(problem.pop("$defs", {}))
             schemas["ProblemDetail"] = problem
             _problem_json_for_validation_errors(schema)
+            if host_checked:
+                _misdirected_requests(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _misdirected_requests(schema: dict[str, Any]) -> None:
+    """Every operation the Host check covers may answer 421."""
+    (response,) = problem_responses(MISDIRECTED_REQUEST).values()
+    for path, operations in schema.get("paths", {}).items():
+        if path in HOST_EXEMPT_PATHS:
+            continue
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault(str(MISDIRECTED_REQUEST), response)
 
 
 def _problem_json_for_validation_errors(schema: dict[str, Any]) -> None:

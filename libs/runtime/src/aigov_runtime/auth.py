@@ -31,7 +31,9 @@ __all__ = [
     "TokenRegistry",
     "authenticated",
     "install_token_registry",
+    "is_hashed_entry",
     "require_roles",
+    "token_entry_digest",
 ]
 
 BEARER_SCHEME_NAME = "bearerAuth"
@@ -115,8 +117,7 @@ def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
-def _entry_digest(token: str) -> bytes:
-    """The digest a configured entry stands for: given as `sha256:<hex>`, or hashed here."""
+def _given_digest(token: str) -> bytes | None:
     if token.startswith(HASHED_TOKEN_PREFIX):
         hex_digest = token[len(HASHED_TOKEN_PREFIX) :]
         if len(hex_digest) == 64:
@@ -124,7 +125,18 @@ def _entry_digest(token: str) -> bytes:
                 return bytes.fromhex(hex_digest)
             except ValueError:
                 pass
-    return _digest(token)
+    return None
+
+
+def is_hashed_entry(token: str) -> bool:
+    """True when a configured entry is a `sha256:<64 hex>` digest rather than a token."""
+    return _given_digest(token) is not None
+
+
+def token_entry_digest(token: str) -> bytes:
+    """The digest a configured entry stands for: given as `sha256:<hex>`, or hashed here."""
+    given = _given_digest(token)
+    return given if given is not None else _digest(token)
 
 
 class TokenRegistry:
@@ -139,7 +151,8 @@ class TokenRegistry:
 
     def __init__(self, principals_by_token: Mapping[str, Principal]) -> None:
         self._entries: tuple[tuple[bytes, Principal], ...] = tuple(
-            (_entry_digest(token), principal) for token, principal in principals_by_token.items()
+            (token_entry_digest(token), principal)
+            for token, principal in principals_by_token.items()
         )
 
     def __len__(self) -> int:

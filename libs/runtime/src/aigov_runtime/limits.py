@@ -2,7 +2,8 @@
 
 A declared `Content-Length` over the limit is refused without reading a byte; a body without one
 (chunked) is counted as it streams and refused as soon as the count passes the limit, so nothing
-past the limit is ever read or buffered.
+past the limit is ever read or buffered. YAML bodies (by Content-Type) get their own, lower limit:
+parsing YAML costs far more CPU per byte than JSON, so a large one is refused unread.
 """
 
 from __future__ import annotations
@@ -11,15 +12,24 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigov_runtime.errors import ProblemError, problem_response
 
-__all__ = ["BodySizeLimitMiddleware", "RequestBodyTooLarge"]
+__all__ = ["YAML_MEDIA_TYPES", "BodySizeLimitMiddleware", "RequestBodyTooLarge", "is_yaml"]
+
+YAML_MEDIA_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
 
 
 # The unread rest of the body makes the connection unusable for another request.
 _CLOSE = {"Connection": "close"}
 
 
-def _detail(max_bytes: int) -> str:
+def _detail(max_bytes: int, *, yaml: bool = False) -> str:
+    if yaml:
+        return f"YAML request body exceeds the limit of {max_bytes} bytes (AIGOV_MAX_YAML_BYTES)"
     return f"request body exceeds the limit of {max_bytes} bytes"
+
+
+def is_yaml(media_type: str) -> bool:
+    """True for the YAML media types (and any `+yaml` suffix), given without parameters."""
+    return media_type in YAML_MEDIA_TYPES or media_type.endswith("+yaml")
 
 
 class RequestBodyTooLarge(ProblemError):
@@ -29,19 +39,21 @@ class RequestBodyTooLarge(ProblemError):
     renders it as 413, whichever layer catches it first.
     """
 
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, _detail(max_bytes), headers=_CLOSE, max_bytes=max_bytes)
+    def __init__(self, max_bytes: int, *, yaml: bool = False) -> None:
+        super().__init__(413, _detail(max_bytes, yaml=yaml), headers=_CLOSE, max_bytes=max_bytes)
         self.max_bytes = max_bytes
+        self.yaml = yaml
 
 
 class BodySizeLimitMiddleware:
-    """ASGI middleware answering 413 problem+json to request bodies over `max_bytes`."""
+    """ASGI middleware answering 413 problem+json to bodies over `max_bytes` (YAML: `max_yaml_bytes`)."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        if max_bytes < 0:
-            raise ValueError("max_bytes must be >= 0")
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_yaml_bytes: int | None = None) -> None:
+        if max_bytes < 0 or (max_yaml_bytes is not None and max_yaml_bytes < 0):
+            raise ValueError("max_bytes and max_yaml_bytes must be >= 0")
         self.app = app
         self.max_bytes = max_bytes
+        self.max_yaml_bytes = max_yaml_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on with a byte-counting `receive`, or refuse it outright."""
@@ -55,8 +67,11 @@ class BodySizeLimitMiddleware:
                 scope, receive, send
             )
             return
-        if declared is not None and declared > self.max_bytes:
-            await _too_large(self.max_bytes)(scope, receive, send)
+        yaml, limit = False, self.max_bytes
+        if self.max_yaml_bytes is not None and is_yaml(_media_type(scope)):
+            yaml, limit = True, min(limit, self.max_yaml_bytes)
+        if declared is not None and declared > limit:
+            await _too_large(limit, yaml=yaml)(scope, receive, send)
             return
 
         received = 0
@@ -67,8 +82,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise RequestBodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise RequestBodyTooLarge(limit, yaml=yaml)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -82,11 +97,21 @@ class BodySizeLimitMiddleware:
         except RequestBodyTooLarge:
             if response_started:
                 raise
-            await _too_large(self.max_bytes)(scope, receive, send)
+            await _too_large(limit, yaml=yaml)(scope, receive, send)
 
 
-def _too_large(max_bytes: int) -> ASGIApp:
-    return problem_response(413, detail=_detail(max_bytes), headers=_CLOSE, max_bytes=max_bytes)
+def _too_large(max_bytes: int, *, yaml: bool = False) -> ASGIApp:
+    return problem_response(
+        413, detail=_detail(max_bytes, yaml=yaml), headers=_CLOSE, max_bytes=max_bytes
+    )
+
+
+def _media_type(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            media_type: str = value.decode("latin-1").split(";", 1)[0].strip().lower()
+            return media_type
+    return ""
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -6,7 +6,11 @@ YAML) mapping from token to principal and roles:
     AIGOV_AUTH_TOKENS='{"<token>": {"principal": "ci-bot", "roles": ["publisher"]}}'
 
 In `env=dev` with no tokens configured, the documented `DEV_TOKENS` set is used (and a warning is
-logged once). In `env=prod` tokens are required and weak or placeholder tokens are rejected.
+logged once), but only on a loopback bind: the dev tokens are public, so a server reachable from
+the network refuses to start with them. In `env=prod` tokens are required and weak or
+placeholder tokens are rejected; a `sha256:<hex>` entry is refused when it is the digest of a
+public or well-known weak token (a digest cannot be checked for length or variety). In every
+env, no token may carry the name of one of aigov's own service principals.
 """
 
 from __future__ import annotations
@@ -28,15 +32,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from aigov_runtime.auth import Principal, Role
+from aigov_events.actors import SERVICE_ACTORS
+from aigov_runtime.auth import Principal, Role, is_hashed_entry, token_entry_digest
+from aigov_runtime.hosts import HostPolicy, is_loopback_host, parse_allowed_hosts
 
 __all__ = [
+    "DEFAULT_MAX_YAML_BYTES",
+    "DEFAULT_MAX_YAML_NODES",
     "DEV_TOKENS",
     "MIN_PROD_TOKEN_LENGTH",
+    "WELL_KNOWN_WEAK_TOKENS",
     "Port",
     "ServiceSettings",
     "TokenGrant",
@@ -52,6 +61,11 @@ MIN_PROD_TOKEN_LENGTH = 16
 
 # 5 MiB of payload (the largest artifact/evidence body we accept) plus room for the envelope.
 _DEFAULT_MAX_REQUEST_BYTES = 5 * 1024 * 1024 + 64 * 1024
+
+DEFAULT_MAX_YAML_BYTES = 256 * 1024
+"""Largest YAML body accepted (AIGOV_MAX_YAML_BYTES): manifests are a few KiB, parsing is costly."""
+DEFAULT_MAX_YAML_NODES = 100_000
+"""Most nodes a YAML body may expand to, aliases counted each time used (AIGOV_MAX_YAML_NODES)."""
 
 _PLACEHOLDER_MARKERS = (
     "changeme",
@@ -88,6 +102,31 @@ DEV_TOKENS: dict[str, TokenGrant] = {
 each role (e.g. `dev-admin-token-please-change` → principal `dev-admin`, role admin). They are
 public knowledge, hence refused in prod."""
 
+WELL_KNOWN_WEAK_TOKENS: frozenset[str] = frozenset(
+    {
+        *DEV_TOKENS,
+        # The README's AIGOV_DEV_TOKENS example and the like: short, guessable, published.
+        *(f"t{n}" for n in range(1, 10)),
+        *(role.value for role in Role),
+        *(f"dev-{role.value}" for role in Role),
+        *(f"dev-{role.value}-token" for role in Role),
+        *(f"{role.value}-token" for role in Role),
+        "",
+        "admin",
+        "changeme",
+        "change-me",
+        "dev",
+        "password",
+        "secret",
+        "test",
+        "token",
+    }
+)
+"""Tokens refused in prod even as a `sha256:` digest, whose length and variety cannot be seen."""
+
+_DEV_DIGESTS = frozenset(token_entry_digest(token) for token in DEV_TOKENS)
+_WEAK_DIGESTS = frozenset(token_entry_digest(token) for token in WELL_KNOWN_WEAK_TOKENS)
+
 _dev_warning_lock = threading.Lock()
 _dev_warning_logged = False
 
@@ -105,12 +144,28 @@ def _warn_dev_tokens_once() -> None:
     )
 
 
+def _publicness(token: str) -> str | None:
+    """Why `token` (plaintext or `sha256:` entry) is public knowledge, or None."""
+    digest = token_entry_digest(token)
+    if digest in _DEV_DIGESTS:
+        return "is one of the public dev tokens"
+    if digest in _WEAK_DIGESTS:
+        return "is a well-known weak token"
+    return None
+
+
 def _weakness(token: str) -> str | None:
-    """Why `token` is unfit for production, or None. Never includes the token itself."""
+    """Why `token` is unfit for production, or None. Never includes the token itself.
+
+    A `sha256:<hex>` entry can only be compared with the digests of known public tokens:
+    its length and character variety are not recoverable from the digest.
+    """
+    if (reason := _publicness(token)) is not None:
+        return reason
+    if is_hashed_entry(token):
+        return None
     if len(token) < MIN_PROD_TOKEN_LENGTH:
         return f"shorter than {MIN_PROD_TOKEN_LENGTH} characters"
-    if token in DEV_TOKENS:
-        return "is one of the public dev tokens"
     lowered = token.lower()
     if any(marker in lowered for marker in _PLACEHOLDER_MARKERS):
         return "looks like a placeholder"
@@ -151,6 +206,12 @@ def _parse_token_document(text: str, *, origin: str) -> dict[str, TokenGrant]:
                 for err in exc.errors(include_input=False)
             )
             raise ValueError(f"{origin}: entry #{index}: {problems}") from None
+        if grants[token].principal in SERVICE_ACTORS:
+            # Services' events are trusted by actor name: a client must never carry one.
+            raise ValueError(
+                f"{origin}: entry #{index}: principal {grants[token].principal!r} is reserved "
+                "for an aigov service; give the token another principal name"
+            )
     return grants
 
 
@@ -207,6 +268,12 @@ class ServiceSettings(BaseSettings):
     rate_limit_per_second: float = Field(default=200.0, gt=0)
     rate_limit_burst: int = Field(default=400, ge=1)
     max_request_bytes: int = Field(default=_DEFAULT_MAX_REQUEST_BYTES, ge=1)
+    # YAML bodies get a much lower cap: parsing costs far more CPU per byte than JSON.
+    max_yaml_bytes: int = Field(default=DEFAULT_MAX_YAML_BYTES, ge=1)
+    max_yaml_nodes: int = Field(default=DEFAULT_MAX_YAML_NODES, ge=1)
+    # Comma-separated Host names served (`*.suffix` and `*` allowed); unset: no check, except
+    # loopback names only while dev tokens are in effect (DNS rebinding).
+    allowed_hosts: Annotated[tuple[str, ...] | None, NoDecode] = None
     auth_tokens: SecretStr | None = None
     auth_tokens_file: Path | None = None
     # `publisher=t1,owner=t2,...`: plaintext tokens for local runs and tests, refused outside dev.
@@ -222,6 +289,15 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _parse_allowed_hosts(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str | list | tuple):
+            return parse_allowed_hosts(value)
+        return value
 
     @model_validator(mode="after")
     def _resolve_tokens(self) -> Self:
@@ -263,6 +339,8 @@ class ServiceSettings(BaseSettings):
         elif not grants:
             grants = dict(DEV_TOKENS)
             self._dev_tokens = True
+        if not is_loopback_host(self.http_host):
+            self._refuse_public_tokens_on_the_network(grants)
 
         self._principals = {
             token: Principal(
@@ -276,10 +354,43 @@ class ServiceSettings(BaseSettings):
         }
         return self
 
+    def _refuse_public_tokens_on_the_network(self, grants: dict[str, TokenGrant]) -> None:
+        """A server reachable from other hosts must not accept tokens the world knows."""
+        where = f"AIGOV_HTTP_HOST={self.http_host!r} is not a loopback address"
+        fix = "set AIGOV_AUTH_TOKENS or AIGOV_AUTH_TOKENS_FILE, or bind to 127.0.0.1"
+        if self._dev_tokens:
+            raise ValueError(
+                f"{where}, and with no auth tokens configured the public dev tokens would "
+                f"authenticate anyone who can reach it (admin included): {fix}"
+            )
+        if self.dev_tokens is not None:
+            raise ValueError(
+                f"{where}: AIGOV_DEV_TOKENS is for local runs on a loopback address only; {fix}"
+            )
+        for index, (token, grant) in enumerate(grants.items(), start=1):
+            if (reason := _publicness(token)) is not None:
+                raise ValueError(
+                    f"auth token entry #{index} (principal {grant.principal!r}) {reason}, "
+                    f"refused because {where}"
+                )
+
     @property
     def uses_dev_tokens(self) -> bool:
         """True when the public dev token set is in effect (env=dev, no tokens configured)."""
         return self._dev_tokens
+
+    @property
+    def dev_tokens_in_effect(self) -> bool:
+        """True with the public dev token set or AIGOV_DEV_TOKENS (always on a loopback bind)."""
+        return self._dev_tokens or self.dev_tokens is not None
+
+    def host_policy(self) -> HostPolicy | None:
+        """The Host names to serve: AIGOV_ALLOWED_HOSTS, loopback with dev tokens, else any."""
+        if self.allowed_hosts is not None:
+            return HostPolicy(self.allowed_hosts)
+        if self.dev_tokens_in_effect:
+            return HostPolicy(None)
+        return None
 
     def principals_by_token(self) -> dict[str, Principal]:
         """Token → principal for the configured tokens (the dev set in dev when none is set)."""

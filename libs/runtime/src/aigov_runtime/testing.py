@@ -31,9 +31,13 @@ def _with_state(app: ASGIApp, state: dict[str, Any]) -> ASGIApp:
 
 @asynccontextmanager
 async def app_client(
-    app: ASGIApp, *, base_url: str = "http://testserver", headers: dict[str, str] | None = None
+    app: ASGIApp, *, base_url: str = "http://127.0.0.1", headers: dict[str, str] | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client bound in-process to `app`, with its lifespan running around it."""
+    """An httpx client bound in-process to `app`, with its lifespan running around it.
+
+    The default base URL names a loopback host, as a local client would: apps on the dev
+    tokens refuse other Host names (DNS rebinding), `testserver` included.
+    """
     async with running_lifespan(app) as state:
         transport = httpx.ASGITransport(app=_with_state(app, state))
         async with httpx.AsyncClient(

@@ -1,24 +1,31 @@
 """Reading request bodies: content type (415), JSON with the error position (400), YAML.
 
 Bodies are read raw (webhook signatures are computed over the exact bytes), then parsed
-here, so every endpoint reports the same errors the same way.
+here, so every endpoint reports the same errors the same way. YAML is parsed by the runtime's
+bounded loader (`aigov_runtime.yaml_body`): libyaml, alias expansion capped; `read_yaml`
+also runs it in a worker thread. YAML bodies over AIGOV_MAX_YAML_BYTES never get here: the
+runtime's body-limit middleware answers 413 before reading them.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
-import yaml
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from aigov_events.errors import InvalidPayload
+from aigov_runtime import yaml_body
 from aigov_runtime.errors import FieldError, ProblemError
+from aigov_runtime.limits import YAML_MEDIA_TYPES
 
 JSON_TYPES = frozenset({"application/json"})
-YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
+YAML_TYPES = YAML_MEDIA_TYPES
+# The byte cap is the middleware's (configured per app); here only aliases are bounded.
+_UNCAPPED_BYTES: Final = yaml_body.YamlLimits(max_bytes=sys.maxsize)
 
 
 def media_type(request: Request) -> str:
@@ -59,17 +66,21 @@ def parse_json(raw: bytes) -> Any:
 
 
 def parse_yaml(raw: bytes) -> Any:
-    """Parse one YAML document (safe loader) or answer 400 with the error position."""
-    try:
-        return yaml.safe_load(raw)
-    except RecursionError:
-        raise ProblemError(400, "malformed YAML: nested too deeply") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ProblemError(400, f"malformed YAML: {exc.problem}{where}") from None
-    except yaml.YAMLError as exc:
-        raise ProblemError(400, f"malformed YAML: {exc}") from None
+    """Parse one YAML document (safe loader) or answer 400 with the error position.
+
+    Blocks the event loop while it parses: prefer `read_yaml` in request handlers. A document
+    expanding (through aliases) past the default node limit is a 413.
+    """
+    return yaml_body.load_yaml(raw, _UNCAPPED_BYTES)
+
+
+async def read_yaml(request: Request) -> Any:
+    """The body as one YAML document, parsed in a worker thread within the app's limits.
+
+    400 with the error position when malformed, 413 over AIGOV_MAX_YAML_BYTES or when its
+    aliases expand past AIGOV_MAX_YAML_NODES.
+    """
+    return await yaml_body.read_yaml(request)
 
 
 async def read_json(request: Request) -> Any:

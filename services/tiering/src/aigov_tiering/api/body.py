@@ -1,4 +1,8 @@
-"""Reading a manifest request body given as JSON or YAML: 415, 400 and 422 as problem+json."""
+"""Reading a manifest request body given as JSON or YAML: 415, 400, 413 and 422 as problem+json.
+
+YAML goes through the runtime's `read_yaml`: capped at AIGOV_MAX_YAML_BYTES, alias expansion
+bounded, parsed in a worker thread so one large body cannot stall the event loop.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
-import yaml
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from aigov_runtime.errors import ProblemError
+from aigov_runtime.yaml_body import read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,12 +31,13 @@ async def read_document(request: Request) -> Any:
     if media_type not in JSON_TYPES | YAML_TYPES:
         accepted = ", ".join(sorted(JSON_TYPES | YAML_TYPES))
         raise ProblemError(415, f"send the manifest as one of: {accepted}")
-    raw = await request.body()
-    try:
-        document = json.loads(raw) if media_type in JSON_TYPES else yaml.safe_load(raw)
-    except (ValueError, yaml.YAMLError, RecursionError) as exc:
-        kind = "JSON" if media_type in JSON_TYPES else "YAML"
-        raise ProblemError(400, f"malformed {kind}: {_first_line(exc)}") from None
+    if media_type in YAML_TYPES:
+        document = await read_yaml(request)
+    else:
+        try:
+            document = json.loads(await request.body())
+        except (ValueError, RecursionError) as exc:
+            raise ProblemError(400, f"malformed JSON: {_first_line(exc)}") from None
     _check_plain(document)
     return document
 

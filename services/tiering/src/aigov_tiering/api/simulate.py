@@ -9,9 +9,9 @@ import yaml
 from fastapi import APIRouter, Depends, Request
 
 from aigov_events.catalog.manifest import AISystemManifest
-from aigov_runtime.auth import authenticated
 from aigov_runtime.errors import ProblemError, problem_responses
 from aigov_runtime.openapi import inline_schema
+from aigov_runtime.ratelimit import limited_principal
 from aigov_tiering.api.body import read_document, validate_as
 from aigov_tiering.api.deps import ActivePack
 from aigov_tiering.policy.errors import RuleEvaluationError
@@ -73,8 +73,9 @@ OPENAPI_BODY: Final[dict[str, Any]] = {
     response_model=SimulationResult,
     response_model_exclude_none=True,
     openapi_extra=OPENAPI_BODY,
-    dependencies=[Depends(authenticated)],
-    responses=problem_responses(400, 401, 413, 415, 422),
+    # Any authenticated caller may simulate: the rate limit bounds what one caller costs.
+    dependencies=[Depends(limited_principal)],
+    responses=problem_responses(400, 401, 413, 415, 422, 429),
 )
 async def simulate_manifest(request: Request, pack: ActivePack) -> SimulationResult:
     """The tier, reasons, required controls and obligations the manifest would get now; nothing is stored."""
