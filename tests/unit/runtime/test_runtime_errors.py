@@ -39,6 +39,15 @@ def error_router() -> APIRouter:
     async def gone() -> None:
         raise HTTPException(status_code=410, detail="release withdrawn")
 
+    # Two routes on one path with different methods, as intake and evidence have.
+    @router.get("/silences")
+    async def list_silences() -> list[str]:
+        return []
+
+    @router.post("/silences")
+    async def create_silence() -> dict[str, str]:
+        return {}
+
     @router.get("/blocked")
     async def blocked() -> None:
         raise ProblemError(
@@ -114,6 +123,14 @@ class TestProblemResponses:
             response = await client.delete("/gone")
         assert response.status_code == 405
         assert response.headers["content-type"] == "application/problem+json"
+
+    async def test_method_not_allowed_lists_every_method_of_the_path(
+        self, make_app: AppFactory
+    ) -> None:
+        async with app_client(make_app(error_router())) as client:
+            response = await client.request("OPTIONS", "/silences")
+        assert response.status_code == 405
+        assert response.headers["allow"] == "GET, POST"
 
 
 @pytest.mark.asyncio

@@ -19,6 +19,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aigov_runtime.metrics import route_template
@@ -138,11 +139,33 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+_METHODS: Final = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at the request's path (for a 405's `Allow`)."""
+    routes = request.app.router.routes
+    # Asked of the routes themselves (FastAPI nests included routers), one method at a time.
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+
+
 async def _http_exception_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code < 200 or exc.status_code in (204, 304):
         # These statuses cannot carry a body.
         return Response(status_code=exc.status_code, headers=exc.headers)
+    if exc.status_code == 405:
+        # Starlette's Allow names only the first route whose path matched; RFC 9110 §15.5.6
+        # wants every method the resource supports (e.g. GET and POST on /v1/silences).
+        headers = dict(exc.headers or {})
+        headers["Allow"] = ", ".join(allowed_methods(request)) or headers.get("Allow", "")
+        exc = HTTPException(405, detail=exc.detail, headers=headers)
     if isinstance(exc, ProblemError):
         return problem_response(
             exc.status_code,
