@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from aigov_events.actors import MONITORING_ROUTER
 from aigov_events.catalog import (
     ApprovalDenied,
     ApprovalGranted,
@@ -31,8 +32,10 @@ SYSTEM = "support-summarizer"
 
 
 def record(payload: EventPayload, *, minutes: int, actor: str = ev.SUBMITTER) -> Evidence:
+    # Recorded in the order of `minutes`: the ledger's order is what the rules use.
     return Evidence(
         event_id=f"e-{type(payload).__name__}-{minutes}-{actor}",
+        sequence=minutes,
         version=getattr(payload, "version", None),
         time=T0 + timedelta(minutes=minutes),
         actor=actor,
@@ -170,12 +173,19 @@ class TestOtherKinds:
         tier = self._single({"kind": "monitoring", "signals": ["drift"]})
         ok = MonitoringProbeCompleted(system_id=SYSTEM, probe="drift-rule", ok=True, observed_at=T0)
         bad = ok.model_copy(update={"ok": False})
-        assert states([record(ok, minutes=1)], tier=tier)["x.control"].state == "satisfied"
-        failing = states([record(ok, minutes=1), record(bad, minutes=2)], tier=tier)
+        # Probe results count only from the monitoring router (its service principal).
+        router = MONITORING_ROUTER
+        assert (
+            states([record(ok, minutes=1, actor=router)], tier=tier)["x.control"].state
+            == "satisfied"
+        )
+        failing = states(
+            [record(ok, minutes=1, actor=router), record(bad, minutes=2, actor=router)], tier=tier
+        )
         assert "drift-rule" in (failing["x.control"].reason or "")
         other = ok.model_copy(update={"probe": "safety-rule"})
         assert "signals: drift" in (
-            states([record(other, minutes=1)], tier=tier)["x.control"].reason or ""
+            states([record(other, minutes=1, actor=router)], tier=tier)["x.control"].reason or ""
         )
 
     def test_lineage(self) -> None:

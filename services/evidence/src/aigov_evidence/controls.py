@@ -2,6 +2,8 @@
 
 Pure functions over what the ledger holds for a release (no database, no clock of their
 own), so the gate, the control-status API and the unit tests share one implementation.
+"Latest", "before" and "after" always mean the ledger's own order (the per-system
+`sequence`), never the CloudEvents `time` a client claimed: that time is shown, not trusted.
 Rules follow each control's `EvidenceSpec` from the latest `tier.assigned`:
 
 - artifact: the latest `artifact.submitted` of the kind for the release, with every
@@ -9,25 +11,32 @@ Rules follow each control's `EvidenceSpec` from the latest `tier.assigned`:
 - evaluation: for each metric (the spec's, else the decision's `evaluation_minimums`), the
   latest `evaluation.completed` of the release (of the spec's suite, if named) that measured it
   meets the bound;
-- approval: `count` distinct principals in `role`, other than the release's submitter, whose
-  latest decision on the release after the last material change is `approval.granted` and not
-  revoked;
-- monitoring: the latest `monitoring.probe.completed` of every probe of the system (of the
-  spec's signals, if any: probes named `<signal>` or `<signal>-...`) is ok;
+- approval: the control's approval specs are requirements (`role`, `count`); a principal's
+  latest decision in a role on the release, recorded after the last material change, counts
+  if it is an `approval.granted` that was not revoked and the principal submitted nothing for
+  the release (no submitter approves); each principal counts toward at most one requirement,
+  assigned so that as many requirements as possible are met;
+- monitoring: the latest `monitoring.probe.completed` published by the monitoring router
+  (`aigov_events.actors.MONITORING_ROUTER`; results from anyone else are ignored) of every
+  probe of the system (of the spec's signals, if any: probes named `<signal>` or
+  `<signal>-...`) is ok;
 - lineage: any `lineage.recorded` for the system (for this release, or for none in particular).
 
-A control with no evidence spec stays missing unless waived. A waiver covers a control only
-while granted, unexpired at `now`, for this release, and decided by someone other than its
-requester.
+A release's submitters are the actors of every event about it that does not decide on it
+(`aigov_events.catalog.DECISION_TYPES`). A control with no evidence spec stays missing unless
+waived. A waiver covers a control only while granted, unexpired at `now`, for this release,
+and decided by someone who neither requested it nor submitted evidence for the release.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import combinations
 from typing import Final, Literal
 
+from aigov_events.actors import MONITORING_ROUTER
 from aigov_events.catalog import (
     ApprovalDenied,
     ApprovalGranted,
@@ -76,8 +85,11 @@ class Evidence:
     """One ledger record that may count as evidence."""
 
     event_id: str
+    sequence: int
+    """Position in the system's ledger chain: the only order the rules use."""
     version: str | None
     time: datetime
+    """The time its publisher claimed: shown, never compared."""
     actor: str
     payload: EventPayload
 
@@ -141,12 +153,20 @@ def _meets(value: float, minimum: EvaluationMinimum) -> bool:
     return value <= minimum.threshold
 
 
-def _by_time(items: Sequence[Evidence]) -> list[Evidence]:
-    return sorted(items, key=lambda item: item.time)
+def _in_ledger_order(items: Iterable[Evidence]) -> list[Evidence]:
+    return sorted(items, key=lambda item: item.sequence)
+
+
+def _unique(names: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(names)
 
 
 class ReleaseEvidence:
-    """The evidence records of one release (and of its system), sorted for the rules."""
+    """The evidence records of one release (and of its system), in ledger order for the rules."""
 
     def __init__(
         self,
@@ -154,49 +174,60 @@ class ReleaseEvidence:
         version: str,
         submitter: str | None,
         records: Sequence[Evidence],
+        submitters: Iterable[str] = (),
     ) -> None:
         self.version = version
         self.submitter = submitter
-        mine = [r for r in records if r.version in (None, version)]
-        self.artifacts = _by_time(
-            [r for r in mine if isinstance(r.payload, ArtifactSubmitted) and r.version == version]
+        ordered = _in_ledger_order(records)
+        release = [r for r in ordered if r.version == version]
+        # The ledger's full list (`submitters`) also holds events the rules never read,
+        # such as deployment requests; the records add what this read saw.
+        self.submitters = _unique(
+            [submitter, *submitters, *(r.actor for r in release if not r.payload.decides)]
         )
-        self.evaluations = _by_time(
-            [r for r in mine if isinstance(r.payload, EvaluationCompleted) and r.version == version]
-        )
-        self.approvals = _by_time(
-            [
-                r
-                for r in mine
-                if isinstance(r.payload, ApprovalGranted | ApprovalDenied | ApprovalRevoked)
-                and r.version == version
-            ]
-        )
-        self.probes = _by_time(
-            [r for r in records if isinstance(r.payload, MonitoringProbeCompleted)]
-        )
-        self.lineage = _by_time([r for r in mine if isinstance(r.payload, LineageRecorded)])
-        self.changes = _by_time(
-            [r for r in records if isinstance(r.payload, MaterialChangeDetected)]
-        )
-        change_approvals = {
-            r.payload.material_change_id
-            for r in records
+        self.artifacts = [r for r in release if isinstance(r.payload, ArtifactSubmitted)]
+        self.evaluations = [r for r in release if isinstance(r.payload, EvaluationCompleted)]
+        self.approvals = [
+            r
+            for r in release
+            if isinstance(r.payload, ApprovalGranted | ApprovalDenied | ApprovalRevoked)
+        ]
+        probes = [r for r in ordered if isinstance(r.payload, MonitoringProbeCompleted)]
+        # Only the router verifies alert routes; anyone else's result is recorded, not trusted.
+        self.probes = [r for r in probes if r.actor == MONITORING_ROUTER]
+        self.untrusted_probes = [r for r in probes if r.actor != MONITORING_ROUTER]
+        self.lineage = [
+            r
+            for r in ordered
+            if isinstance(r.payload, LineageRecorded) and r.version in (None, version)
+        ]
+        self.changes = [r for r in ordered if isinstance(r.payload, MaterialChangeDetected)]
+        barred = set(self.submitters)
+        change_approvals = [
+            r
+            for r in self.approvals
             if isinstance(r.payload, ApprovalGranted)
             and r.payload.scope == ApprovalScope.MATERIAL_CHANGE
-            and r.actor != submitter
-        }
+            and r.actor not in barred
+        ]
+        # A change is cleared only by an approval recorded after it: change ids are
+        # predictable, so an approval given in advance approves nothing.
         self.pending = [
             c
             for c in self.changes
             if isinstance(c.payload, MaterialChangeDetected)
-            and c.payload.change_id not in change_approvals
+            and not any(
+                isinstance(a.payload, ApprovalGranted)
+                and a.payload.material_change_id == c.payload.change_id
+                and a.sequence > c.sequence
+                for a in change_approvals
+            )
         ]
 
     @property
-    def last_change(self) -> datetime | None:
-        """When the last material change of the system was detected."""
-        return self.changes[-1].time if self.changes else None
+    def last_change(self) -> int | None:
+        """The ledger sequence of the system's last material change, if any."""
+        return self.changes[-1].sequence if self.changes else None
 
     def artifact(self, spec: EvidenceSpec) -> _Outcome:
         """An artifact of the kind with the required sections present and non-blank."""
@@ -262,37 +293,73 @@ class ReleaseEvidence:
             return _Outcome(False, "; ".join(failures), tuple(used))
         return _Outcome(True, None, tuple(used))
 
-    def approval(self, spec: EvidenceSpec) -> _Outcome:
-        """`count` distinct approvers in `role`, not the submitter, after the last material change."""
-        role = spec.role or "approver"
-        count = spec.count or 1
+    def approval(self, specs: Sequence[EvidenceSpec]) -> list[_Outcome]:
+        """One outcome per approval requirement of a control, each principal filling at most one."""
+        requirements = [(spec.role or "approver", spec.count or 1) for spec in specs]
         since = self.last_change
         revoked = {
             a.payload.revokes for a in self.approvals if isinstance(a.payload, ApprovalRevoked)
         }
-        latest_by_actor: dict[str, Evidence] = {}
+        latest: dict[tuple[str, str], Evidence] = {}
         for decision in self.approvals:
             payload = decision.payload
             if not isinstance(payload, ApprovalGranted | ApprovalDenied):
                 continue
-            if payload.scope != ApprovalScope.RELEASE or payload.role != role:
+            if payload.scope != ApprovalScope.RELEASE or decision.event_id in revoked:
                 continue
-            if decision.actor == self.submitter or decision.event_id in revoked:
+            if since is not None and decision.sequence <= since:
                 continue
-            if since is not None and decision.time <= since:
-                continue
-            latest_by_actor[decision.actor] = decision
-        granted = [d for d in latest_by_actor.values() if isinstance(d.payload, ApprovalGranted)]
-        if len(granted) >= count:
-            return _Outcome(True, None, tuple(d.event_id for d in granted[:count]))
-        after = " after the last material change" if since is not None else ""
-        submitter = f" other than the submitter {self.submitter}" if self.submitter else ""
-        return _Outcome(
-            False,
-            f"needs {count} approval(s) of release {self.version} in role {role} from "
-            f"principals{submitter}{after}; has {len(granted)}",
-            tuple(d.event_id for d in granted),
+            latest[(decision.actor, payload.role)] = decision
+        granted = {k: d for k, d in latest.items() if isinstance(d.payload, ApprovalGranted)}
+        barred = set(self.submitters)
+        capacities: dict[str, dict[str, Evidence]] = {}
+        for (actor, role), decision in granted.items():
+            if actor not in barred:
+                capacities.setdefault(actor, {})[role] = decision
+        assigned = assign_approvers(
+            requirements, {actor: set(roles) for actor, roles in capacities.items()}
         )
+        outcomes: list[_Outcome] = []
+        for (role, count), actors in zip(requirements, assigned, strict=True):
+            ids = tuple(capacities[actor][role].event_id for actor in actors)
+            if len(actors) >= count:
+                outcomes.append(_Outcome(True, None, ids))
+                continue
+            outcomes.append(_Outcome(False, self._unmet(role, count, actors, granted), ids))
+        return outcomes
+
+    def _unmet(
+        self,
+        role: str,
+        count: int,
+        actors: Sequence[str],
+        granted: Mapping[tuple[str, str], Evidence],
+    ) -> str:
+        """Why one approval requirement is not met, naming every approval that did not count."""
+        after = " after the last material change" if self.last_change is not None else ""
+        excluded = ""
+        if self.submitters:
+            noun = "submitter" if len(self.submitters) == 1 else "submitters"
+            excluded = f" other than the {noun} {_names(self.submitters)}"
+        parts = [
+            f"needs {count} approval(s) of release {self.version} in role {role} from "
+            f"principals{excluded}{after}; has {len(actors)}"
+        ]
+        for actor, in_role in granted:
+            if in_role != role or actor in actors:
+                continue
+            if actor in self.submitters:
+                parts.append(
+                    f"approval by {actor} does not count: {actor} submitted evidence for this "
+                    "release"
+                )
+            else:
+                parts.append(
+                    f"approval by {actor} in role {role} does not count here: {actor} already "
+                    "fills another approval requirement (one principal counts toward one "
+                    "requirement)"
+                )
+        return "; ".join(parts)
 
     def monitoring(self, spec: EvidenceSpec) -> _Outcome:
         """The latest result of every relevant monitoring probe of the system is ok."""
@@ -315,16 +382,33 @@ class ReleaseEvidence:
             if isinstance(probe.payload, MonitoringProbeCompleted) and not probe.payload.ok
         ]
         ids = tuple(probe.event_id for probe in relevant.values())
+        parts: list[str] = []
         if not relevant and not wanted:
-            return _Outcome(False, "no monitoring probe has verified the system's alert routes", ())
-        if uncovered or failing:
-            parts = []
-            if uncovered:
-                parts.append(f"no probe verified signals: {', '.join(uncovered)}")
-            if failing:
-                parts.append(f"latest result not ok for probes: {', '.join(sorted(failing))}")
-            return _Outcome(False, "; ".join(parts), ids)
-        return _Outcome(True, None, ids)
+            parts.append("no monitoring probe has verified the system's alert routes")
+        if uncovered:
+            parts.append(f"no probe verified signals: {', '.join(uncovered)}")
+        if failing:
+            parts.append(f"latest result not ok for probes: {', '.join(sorted(failing))}")
+        if not parts:
+            return _Outcome(True, None, ids)
+        untrusted = [
+            probe
+            for probe in self.untrusted_probes
+            if isinstance(probe.payload, MonitoringProbeCompleted)
+            and (
+                not wanted
+                or any(
+                    probe.payload.probe == s or probe.payload.probe.startswith(f"{s}-")
+                    for s in wanted
+                )
+            )
+        ]
+        if untrusted:
+            parts.append(
+                f"ignored {len(untrusted)} probe result(s) not published by {MONITORING_ROUTER} "
+                f"(from {_names(_unique(p.actor for p in untrusted))})"
+            )
+        return _Outcome(False, "; ".join(parts), ids)
 
     def lineage_recorded(self) -> _Outcome:
         """Any lineage record for the system (this release's, or one not tied to a release)."""
@@ -338,15 +422,97 @@ def _check(spec: EvidenceSpec, evidence: ReleaseEvidence, decision: TierAssigned
         return evidence.artifact(spec)
     if spec.kind == EvidenceKind.EVALUATION:
         return evidence.evaluation(spec, decision.evaluation_minimums)
-    if spec.kind == EvidenceKind.APPROVAL:
-        return evidence.approval(spec)
     if spec.kind == EvidenceKind.MONITORING:
         return evidence.monitoring(spec)
     return evidence.lineage_recorded()
 
 
-def covering_waiver(control_id: str, waivers: Sequence[Waiver], *, now: datetime) -> Waiver | None:
-    """The unexpired granted waiver covering `control_id` the longest, if any."""
+def _outcomes(
+    control: RequiredControl, evidence: ReleaseEvidence, decision: TierAssigned
+) -> list[_Outcome]:
+    # Approval specs are checked together: one principal may fill only one of them.
+    approvals = [spec for spec in control.evidence if spec.kind == EvidenceKind.APPROVAL]
+    outcomes = evidence.approval(approvals) if approvals else []
+    return [
+        *(
+            _check(s, evidence, decision)
+            for s in control.evidence
+            if s.kind != EvidenceKind.APPROVAL
+        ),
+        *outcomes,
+    ]
+
+
+def assign_approvers(
+    requirements: Sequence[tuple[str, int]], capacities: Mapping[str, Collection[str]]
+) -> list[list[str]]:
+    """Principals per (role, count) requirement, each in at most one, meeting as many as possible.
+
+    Exact: the largest set of requirements that can all be filled is found by trying subsets
+    (a control has at most 10 approval specs) and filling their seats by augmenting paths;
+    the seats of the other requirements are then filled as far as they can be.
+    """
+    seats = [index for index, (_, count) in enumerate(requirements) for _ in range(count)]
+    holders = {
+        role: [actor for actor, roles in capacities.items() if role in roles]
+        for role, _ in requirements
+    }
+    meetable = [
+        index for index, (role, count) in enumerate(requirements) if len(holders[role]) >= count
+    ]
+
+    def fill(order: Sequence[int]) -> tuple[dict[int, str], bool]:
+        """Kuhn's matching over seats in `order`; a seat once filled stays filled."""
+        seated: dict[int, str] = {}
+        seat_of: dict[str, int] = {}
+
+        def place(seat: int, seen: set[str]) -> bool:
+            for actor in holders[requirements[seats[seat]][0]]:
+                if actor in seen:
+                    continue
+                seen.add(actor)
+                if actor not in seat_of or place(seat_of[actor], seen):
+                    seated[seat], seat_of[actor] = actor, seat
+                    return True
+            return False
+
+        complete = True
+        for seat in order:
+            complete = place(seat, set()) and complete
+        return seated, complete
+
+    chosen: tuple[int, ...] = ()
+    for size in range(len(meetable), 0, -1):
+        found = next(
+            (
+                subset
+                for subset in combinations(meetable, size)
+                if fill([s for s, r in enumerate(seats) if r in subset])[1]
+            ),
+            None,
+        )
+        if found is not None:
+            chosen = found
+            break
+    first = [s for s, r in enumerate(seats) if r in chosen]
+    seated, _ = fill([*first, *(s for s in range(len(seats)) if s not in first)])
+    assigned: list[list[str]] = [[] for _ in requirements]
+    for seat in sorted(seated):
+        assigned[seats[seat]].append(seated[seat])
+    return assigned
+
+
+def covering_waiver(
+    control_id: str,
+    waivers: Sequence[Waiver],
+    *,
+    now: datetime,
+    barred: Collection[str] = (),
+) -> Waiver | None:
+    """The unexpired granted waiver covering `control_id` the longest, if any.
+
+    `barred`: principals whose decision does not count (the release's submitters).
+    """
     valid = [
         w
         for w in waivers
@@ -354,6 +520,7 @@ def covering_waiver(control_id: str, waivers: Sequence[Waiver], *, now: datetime
         and control_id in w.controls
         and w.expires_at > now
         and w.decided_by != w.requested_by
+        and w.decided_by not in barred
     ]
     return max(valid, key=lambda w: w.expires_at) if valid else None
 
@@ -368,7 +535,7 @@ def control_status(
 ) -> ControlStatus:
     """Satisfied by evidence, else waived by an unexpired waiver, else missing with why."""
     if control.evidence:
-        outcomes = [_check(spec, evidence, decision) for spec in control.evidence]
+        outcomes = _outcomes(control, evidence, decision)
         ids = tuple(i for o in outcomes for i in o.evidence_ids)
         if all(o.ok for o in outcomes):
             return ControlStatus(control.control_id, control.title, "satisfied", evidence_ids=ids)
@@ -376,7 +543,7 @@ def control_status(
     else:
         ids = ()
         reason = "no evidence can satisfy this control: it needs a waiver (or out-of-band review)"
-    waiver = covering_waiver(control.control_id, waivers, now=now)
+    waiver = covering_waiver(control.control_id, waivers, now=now, barred=evidence.submitters)
     if waiver is not None:
         return ControlStatus(
             control.control_id,

@@ -2,7 +2,8 @@
 
 A release may ship iff its system is registered and active, has a tier decision whose tier is
 not prohibited, every required control is satisfied or covered by an unexpired waiver, and
-no material change awaits approval. Every deny says what to do next.
+no material change awaits approval (rules in `controls.py`: the ledger's order decides, never
+a client's clock). Every deny says what to do next.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ async def evaluate(
         reasons.append(f"material change {change.change_id} awaits approval: {change.reason}")
     if status.pending_changes:
         steps.append(
-            "an approver (not the submitter) approves each material change "
+            "an approver who submitted nothing for the release approves each material change "
             "(POST /v1/approvals with scope material_change), then re-approves the release"
         )
     if missing:

@@ -16,9 +16,7 @@ from sqlalchemy import case, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aigov_events.catalog import (
-    ApprovalDenied,
-    ApprovalGranted,
-    ApprovalRevoked,
+    DECISION_TYPES,
     DeploymentCompleted,
     DeploymentRequested,
     DeploymentRolledBack,
@@ -43,21 +41,6 @@ SYSTEMS: Final = SystemView.__table__  # type: ignore[attr-defined]
 RELEASES: Final = ReleaseView.__table__  # type: ignore[attr-defined]
 WAIVERS: Final = WaiverView.__table__  # type: ignore[attr-defined]
 INCIDENTS: Final = IncidentView.__table__  # type: ignore[attr-defined]
-
-#: Events about a release that decide on it rather than submit it: their actor never
-#: becomes the release's submitter (the same rule intake applies).
-DECISION_TYPES: Final = frozenset(
-    model.event_type
-    for model in (
-        ApprovalGranted,
-        ApprovalDenied,
-        ApprovalRevoked,
-        WaiverGranted,
-        WaiverRejected,
-        WaiverExpired,
-        GateDecided,
-    )
-)
 
 Handler = Callable[[LedgerEntry, AsyncSession], Awaitable[None]]
 
@@ -294,6 +277,7 @@ async def _record_releases(session: AsyncSession, entries: Sequence[LedgerEntry]
     for entry in entries:
         if entry.version is None:
             continue
+        # Events that decide on a release (the catalog's one list) never submit it.
         submits = entry.event_type not in DECISION_TYPES
         row = releases.get((entry.system_id, entry.version))
         if row is None:

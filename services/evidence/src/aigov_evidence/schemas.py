@@ -167,11 +167,15 @@ class EvidencePage(ApiModel):
 
 
 class ReleaseOut(ApiModel):
-    """A release with its submitter, deployment history and attached evidence."""
+    """A release with its submitters, deployment history and attached evidence."""
 
     system: str
     version: str
-    submitter: str | None
+    submitter: str | None = Field(description="The first principal that submitted anything for it.")
+    submitters: list[str] = Field(
+        description="Every principal that submitted something for it (not a decision), first "
+        "one first: none of them may approve the release or decide its waivers."
+    )
     submitted_event_id: str | None
     first_seen_at: datetime
     last_event_at: datetime

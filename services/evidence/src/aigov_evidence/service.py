@@ -1,7 +1,8 @@
 """Evidence queries: what the API and the gate read (no FastAPI here, only the session).
 
 Control status is computed from the ledger on read: the latest `tier.assigned` (kept in the
-inventory row), the release's evidence records, its waivers and the clock.
+inventory row), the release's evidence records in ledger order, its submitters, its waivers and
+the clock.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from typing import Any, Final, Generic, TypeVar
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aigov_events.catalog import EventPayload, TierAssigned, validate_payload
+from aigov_events.catalog import (
+    CATALOG,
+    DECISION_TYPES,
+    EventPayload,
+    TierAssigned,
+    validate_payload,
+)
 from aigov_evidence.controls import (
     Evidence,
     ReleaseEvidence,
@@ -239,6 +246,7 @@ _CONTEXT: Final = (
 )
 _RECORDS: Final = select(
     LEDGER.c.event_id,
+    LEDGER.c.sequence,
     LEDGER.c.event_type,
     LEDGER.c.version,
     LEDGER.c.time,
@@ -248,6 +256,28 @@ _RECORDS: Final = select(
     LEDGER.c.system_id == bindparam("system_id"),
     LEDGER.c.event_type.in_(bindparam("types", expanding=True)),
     or_(LEDGER.c.version.is_(None), LEDGER.c.version == bindparam("version")),
+)
+#: Types that can be about a release (they name one, see `ledger.release_version`) and submit
+#: it rather than decide on it. Listed, not negated, so the (system, type) index skips the
+#: system's probes and alerts, which name no release.
+SUBMITTING_TYPES: Final = tuple(
+    sorted(
+        event_type
+        for event_type, model in CATALOG.items()
+        if event_type not in DECISION_TYPES
+        and {"version", "from_version"} & set(model.model_fields)
+    )
+)
+#: Everyone who sent an event about the release that does not decide on it, first one first.
+_SUBMITTERS: Final = (
+    select(LEDGER.c.actor)
+    .where(
+        LEDGER.c.system_id == bindparam("system_id"),
+        LEDGER.c.event_type.in_(SUBMITTING_TYPES),
+        LEDGER.c.version == bindparam("version"),
+    )
+    .group_by(LEDGER.c.actor)
+    .order_by(func.min(LEDGER.c.sequence))
 )
 _WAIVERS: Final = select(
     WAIVERS.c.waiver_id,
@@ -269,6 +299,7 @@ async def _release_records(
     return [
         Evidence(
             event_id=row.event_id,
+            sequence=row.sequence,
             version=row.version,
             time=row.time,
             actor=row.actor,
@@ -278,6 +309,12 @@ async def _release_records(
         )
         for row in rows
     ]
+
+
+async def release_submitters(session: AsyncSession, system_id: str, version: str) -> list[str]:
+    """Every principal that submitted (not decided on) anything for the release, in ledger order."""
+    rows = await session.scalars(_SUBMITTERS, {"system_id": system_id, "version": version})
+    return list(rows.all())
 
 
 async def _release_waivers(session: AsyncSession, system_id: str, version: str) -> list[Waiver]:
@@ -306,7 +343,10 @@ class Assessment:
     tier_event_id: str | None
     decision: TierAssigned | None
     submitter: str | None
+    """The release's first submitter."""
     status: ReleaseStatus | None
+    submitters: tuple[str, ...] = ()
+    """Every principal that submitted evidence for the release (none of them may approve it)."""
 
 
 async def assess_release(
@@ -326,6 +366,7 @@ async def assess_release(
     evidence = ReleaseEvidence(
         version=version,
         submitter=context.submitter,
+        submitters=await release_submitters(session, system_id, version),
         records=await _release_records(session, system_id, version, evidence_types(decision)),
     )
     waivers = await _release_waivers(session, system_id, version)
@@ -336,6 +377,7 @@ async def assess_release(
         decision,
         context.submitter,
         release_status(decision, evidence, waivers, now=now),
+        evidence.submitters,
     )
 
 

@@ -14,13 +14,14 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from aigov_events import actors
 from aigov_events.catalog import WaiverExpired
 from aigov_events.message import new_event
 from aigov_events.producer import Publisher
 from aigov_evidence.service import expired_waivers
 
 SOURCE: Final = "/aigov/evidence/waiver-sweep"
-ACTOR: Final = "aigov-evidence"
+ACTOR: Final = actors.EVIDENCE
 _NAMESPACE: Final = uuid.UUID("5f0b8a52-4a8e-4f57-9d7e-1f2a3b4c5d6e")
 _BATCH: Final = 500
 

@@ -32,8 +32,11 @@ _ERRORS: Final = problem_responses(401, 403, 422, 503)
     description=(
         "`allow` iff the system is registered and tiered, its tier is not prohibited, every "
         "control its latest tier decision requires is satisfied by evidence for this release "
-        "or covered by an unexpired waiver, and no material change awaits approval. A deny "
-        "lists what is missing and what to do next. The decision is published as "
+        "or covered by an unexpired waiver, and no material change awaits approval. "
+        '"Latest" and "after" follow the ledger\'s order, never an event\'s own `time`; '
+        "probe results count only from the monitoring router; approvals count only from "
+        "principals who submitted nothing for the release, each toward one required role. A "
+        "deny lists what is missing and what to do next. The decision is published as "
         "`gate.decided` (not for systems the inventory has never seen)."
     ),
 )

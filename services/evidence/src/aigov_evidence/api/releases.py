@@ -34,14 +34,14 @@ _RELEASE_RECORDS: Final = 500
 
 @router.get(
     "/releases/{system_id}/{version}",
-    summary="A release: submitter, deployments and evidence",
+    summary="A release: submitters, deployments and evidence",
     response_model=ReleaseOut,
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_release(
     system_id: SystemPath, version: VersionPath, _reader: Reader, session: Session
 ) -> ReleaseOut:
-    """The release's submitter, deployment history and the evidence recorded for it."""
+    """The release's submitters, deployment history and the evidence recorded for it."""
     release = await service.get_release(session, system_id, version)
     if release is None:
         raise ProblemError(404, f"no event names release {version!r} of {system_id!r}")
@@ -60,6 +60,7 @@ async def get_release(
         system=system_id,
         version=version,
         submitter=release.submitter,
+        submitters=await service.release_submitters(session, system_id, version),
         submitted_event_id=release.submitted_event_id,
         first_seen_at=release.first_seen_at,
         last_event_at=release.last_event_at,
