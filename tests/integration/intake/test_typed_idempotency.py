@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from aigov_events.topics import LIFECYCLE, SIGNALS
+from aigov_intake.api.typed_common import keyed_event_id, source
+from aigov_runtime.auth import Principal, Role
+from tests.fixtures import EXAMPLES
 from tests.integration.intake.conftest import APPROVER, PUBLISHER, Intake, auth
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
-
-EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "examples"
-if not EXAMPLES.is_dir():
-    raise FileNotFoundError(f"the public examples are missing: expected {EXAMPLES}")
 
 
 def example(name: str, **changes: Any) -> dict[str, Any]:
@@ -31,6 +29,14 @@ def example(name: str, **changes: Any) -> dict[str, Any]:
 def future() -> str:
     """An expiry a month from now (intake refuses past expiries)."""
     return (datetime.now(UTC) + timedelta(days=30)).isoformat()
+
+
+def keyed(endpoint: str, key: str) -> str:
+    """The event id intake derives from PUBLISHER's (ci-bot's) `key` on `endpoint`."""
+    principal = Principal(name="ci-bot", roles=frozenset({Role.PUBLISHER}))
+    return keyed_event_id(
+        endpoint_source=source(endpoint), principal=principal, idempotency_key=key
+    )
 
 
 async def post(
@@ -52,10 +58,11 @@ class TestRetries:
         first = await post(intake, "/v1/evaluations", body, key)
         retry = await post(intake, "/v1/evaluations", body, key)
         assert first.status_code == retry.status_code == 202
-        assert (first.json()["event_id"], first.json()["duplicate"]) == (key, False)
-        assert (retry.json()["event_id"], retry.json()["duplicate"]) == (key, True)
+        event_id = keyed("evaluations", key)
+        assert (first.json()["event_id"], first.json()["duplicate"]) == (event_id, False)
+        assert (retry.json()["event_id"], retry.json()["duplicate"]) == (event_id, True)
         records = await intake.records(LIFECYCLE, 2, max_wait=3)
-        assert [dict(r.headers)["ce_id"] for r in records] == [key.encode()]
+        assert [dict(r.headers)["ce_id"] for r in records] == [event_id.encode()]
 
     async def test_without_a_key_every_request_is_published(self, intake: Intake) -> None:
         body = example("artifact.json")
@@ -116,7 +123,7 @@ class TestRetries:
         first = await post(intake, "/v1/systems", document, key)
         retry = await post(intake, "/v1/systems", document, key)
         assert first.status_code == 202, first.text
-        assert first.json()["event_id"] == key
+        assert first.json()["event_id"] == keyed("systems", key)
         # The retry finds the manifest already recorded: unchanged, nothing published.
         assert retry.status_code == 200, retry.text
         assert retry.json()["changed"] is False

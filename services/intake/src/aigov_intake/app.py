@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -27,10 +28,11 @@ ROUTERS = (events.router, typed.router, webhooks.router)
 
 
 class IntakeState(ServiceResources):
-    """Lifespan state: the shared resources, the per-principal rate limiter, revision locks."""
+    """Lifespan state: shared resources, rate limiter, revision locks, the future-time bound."""
 
     rate_limiter: RateLimiter
     revision_locks: RevisionLocks
+    max_future_skew: timedelta
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
                 ),
                 revision_locks=RevisionLocks(state["engine"]),
+                max_future_skew=settings.max_future_skew,
             )
 
     return build_service_app(

@@ -1,8 +1,9 @@
 """Intake's own tables (schema `intake`): what it accepted, and what it must remember to check.
 
 Intake never reads another service's tables. To de-duplicate retries, number manifest
-revisions, keep approvers from approving their own releases, and resolve waiver and
-incident ids to their AI system, it records what it accepted in these tables.
+revisions, keep approvers from approving their own releases, hold one person to one approval
+capacity, check scoped principals against a system's team, and resolve waiver and incident
+ids to their AI system, it records what it accepted in these tables.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ class SystemRecord(IntakeTable, table=True):
     retired: bool = False
     updated_by: str = Field(max_length=200)
     updated_at: datetime = Field(sa_column=_timestamp())
+    team: str | None = Field(default=None, max_length=200)
+    """`metadata.team` of the latest manifest (None for systems recorded before 0002)."""
 
 
 class ReleaseRecord(IntakeTable, table=True):
-    """Who submitted a release: the first principal to send evidence for (system, version)."""
+    """The first principal to send evidence for (system, version), and when."""
 
     __tablename__ = "releases"
 
@@ -65,6 +68,34 @@ class ReleaseRecord(IntakeTable, table=True):
     version: str = Field(primary_key=True, max_length=128)
     submitted_by: str = Field(max_length=200)
     first_seen_at: datetime = Field(sa_column=_timestamp())
+
+
+class ReleaseSubmitter(IntakeTable, table=True):
+    """A principal that sent evidence (any non-decision event) for a release: barred from deciding it."""
+
+    __tablename__ = "release_submitters"
+
+    system_id: str = Field(primary_key=True, max_length=63)
+    version: str = Field(primary_key=True, max_length=128)
+    principal: str = Field(primary_key=True, max_length=200)
+    first_seen_at: datetime = Field(sa_column=_timestamp())
+
+
+class ReleaseApproval(IntakeTable, table=True):
+    """The capacity a principal approved a release (or one material change of it) in.
+
+    `subject` is empty for the release itself, else the material change id: one person
+    fills one capacity per thing approved.
+    """
+
+    __tablename__ = "release_approvals"
+
+    system_id: str = Field(primary_key=True, max_length=63)
+    version: str = Field(primary_key=True, max_length=128)
+    subject: str = Field(primary_key=True, max_length=128)
+    principal: str = Field(primary_key=True, max_length=200)
+    capacity: str = Field(max_length=64)
+    approved_at: datetime = Field(sa_column=_timestamp())
 
 
 class WaiverRecord(IntakeTable, table=True):

@@ -2,6 +2,8 @@
 
 Intake writes `aigov.lifecycle` and `aigov.signals` only: decisions and notifications are
 produced by aigov's own services, so a client cannot forge a tier or a gate decision.
+`monitoring.probe.completed` travels on `aigov.signals` but is the monitoring router's own
+(it satisfies monitoring controls), so it is refused from clients just the same.
 The role a type needs is the same whichever endpoint the event arrives through, so the
 generic `/v1/events` cannot be used to get around a typed endpoint's role check.
 """
@@ -20,6 +22,7 @@ from aigov_events.catalog import (
     IncidentContained,
     IncidentReported,
     IncidentResolved,
+    MonitoringProbeCompleted,
     SystemRegistered,
     SystemRetired,
     SystemUpdated,
@@ -32,6 +35,9 @@ from aigov_runtime.auth import Principal, Role
 
 #: Topics intake publishes to (architecture brief).
 INTAKE_TOPICS: Final = frozenset({LIFECYCLE, SIGNALS})
+
+#: Types on intake's topics that only aigov's own services produce (straight to the bus).
+SERVICE_ONLY_TYPES: Final = frozenset({MonitoringProbeCompleted.event_type})
 
 _DEFAULT_ROLES: Final = frozenset({Role.PUBLISHER})
 
@@ -70,7 +76,7 @@ def roles_for(payload_type: type[EventPayload]) -> frozenset[Role]:
 
 def check_may_send(principal: Principal, payload_type: type[EventPayload]) -> None:
     """Raise NotAcceptedHere or NotAllowed unless `principal` may send this event type."""
-    if payload_type.topic not in INTAKE_TOPICS:
+    if payload_type.topic not in INTAKE_TOPICS or payload_type.event_type in SERVICE_ONLY_TYPES:
         raise NotAcceptedHere(
             f"{payload_type.event_type} is produced by aigov's own services and is not "
             "accepted from clients"

@@ -6,14 +6,17 @@ so the section is serialised: within a process by an asyncio lock (waiting reque
 in the event loop, not on database connections), and across intake replicas on PostgreSQL
 by a transaction-scoped advisory lock held until the new revision is recorded. SQLite is
 the embedded mode, one process, where the asyncio lock is enough.
+
+A batch of events may revise several systems at once (`hold_many`): their locks are taken
+in sorted order (so two batches cannot deadlock) and the advisory locks on one connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Final
 from weakref import WeakValueDictionary
 
@@ -55,3 +58,19 @@ class RevisionLocks:
                     select(func.pg_advisory_xact_lock(advisory_key(system_id)))
                 )
                 yield
+
+    @asynccontextmanager
+    async def hold_many(self, system_ids: Iterable[str]) -> AsyncIterator[None]:
+        """Hold the revision locks of all `system_ids` for the body."""
+        ordered = sorted(set(system_ids))
+        async with AsyncExitStack() as stack:
+            for system_id in ordered:
+                await stack.enter_async_context(self._local_lock(system_id))
+            if ordered and self._engine.dialect.name == "postgresql":
+                connection = await stack.enter_async_context(self._engine.connect())
+                await stack.enter_async_context(connection.begin())
+                for system_id in ordered:
+                    await connection.execute(
+                        select(func.pg_advisory_xact_lock(advisory_key(system_id)))
+                    )
+            yield

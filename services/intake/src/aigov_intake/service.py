@@ -2,10 +2,13 @@
 
 Every endpoint ends here, so the rules hold whichever way an event arrives:
 1. the principal may send each event's type (`policy`), and `actor` is the principal;
-2. separation of duties: nobody approves a release they submitted or grants their own waiver;
-3. an event whose (source, id) was already accepted is reported as a duplicate, not re-sent;
-4. the rest is published as one atomic batch, and only after the broker acknowledged it
-5. is it recorded (dedup keys, submitters, waivers, incidents, manifest revisions).
+2. no event is dated more than the configured skew ahead of intake's clock (422);
+3. scopes and separation of duties (`duties`): a scoped principal acts only for its teams'
+   systems, approves only in its configured capacities and in one of them per release, and
+   nobody who submitted evidence for a release approves it or decides its waivers;
+4. an event whose (source, id) was already accepted is reported as a duplicate, not re-sent;
+5. the rest is published as one atomic batch, and only after the broker acknowledged it
+6. is it recorded (dedup keys, submitters, approvals, waivers, incidents, manifest revisions).
 
 A crash between 4 and 5 can let a retry publish an event twice; consumers are idempotent
 by event id, so that costs a redundant record, never a double effect.
@@ -18,7 +21,7 @@ import logging
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
@@ -36,7 +39,6 @@ from aigov_events.catalog import (
     IncidentContained,
     IncidentReported,
     IncidentResolved,
-    ReleasePayload,
     SystemRegistered,
     SystemRetired,
     SystemUpdated,
@@ -47,15 +49,18 @@ from aigov_events.catalog import (
 )
 from aigov_events.message import ACTOR, DomainEvent
 from aigov_events.producer import Publisher
+from aigov_intake.duties import approval_subject, check_duties, submits
 from aigov_intake.models import (
     AcceptedEvent,
     IncidentRecord,
+    ReleaseApproval,
     ReleaseRecord,
+    ReleaseSubmitter,
     SystemRecord,
     WaiverRecord,
 )
-from aigov_intake.policy import check_may_send, roles_for
-from aigov_runtime.auth import Principal, Role
+from aigov_intake.policy import check_may_send
+from aigov_runtime.auth import Principal
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +89,43 @@ class EventTooLarge(Exception):
     """An event does not fit in one bus record, however valid it is (413)."""
 
 
-class Forbidden(Exception):
-    """Separation of duties: the principal may not do this to this release or waiver (403)."""
+class TooFarAhead(Exception):
+    """An event's `time` is further ahead of intake's clock than the configured skew (422)."""
+
+
+def check_admissible(
+    events: Sequence[DomainEvent[Any]], *, principal: Principal, max_future_skew: timedelta
+) -> None:
+    """Raise unless `principal` may send these types and none is dated too far ahead."""
+    for event in events:
+        check_may_send(principal, type(event.payload))
+    check_not_ahead(events, now=datetime.now(UTC), max_future_skew=max_future_skew)
+
+
+def check_not_ahead(
+    events: Sequence[DomainEvent[Any]], *, now: datetime, max_future_skew: timedelta
+) -> None:
+    """Raise TooFarAhead naming the first event dated later than `now + max_future_skew`."""
+    latest = now + max_future_skew
+    for index, event in enumerate(events):
+        if event.time > latest:
+            which = f"event {event.id!r} ({event.type})"
+            if len(events) > 1:
+                which = f"{which}, item {index} of the batch,"
+            raise TooFarAhead(
+                f"{which} is dated {event.time.isoformat()}, {_duration(event.time - now)} "
+                f"ahead of intake's clock ({now.isoformat(timespec='seconds')}); at most "
+                f"{_duration(max_future_skew)} ahead is accepted "
+                "(AIGOV_INTAKE_MAX_FUTURE_SKEW_SECONDS): check the sender's clock"
+            )
+
+
+def _duration(delta: timedelta) -> str:
+    """`36524 days 0:00:00` style, without microseconds."""
+    seconds = round(delta.total_seconds())
+    if seconds < 86_400:
+        return f"{seconds} s"
+    return str(timedelta(seconds=seconds))
 
 
 @dataclass(frozen=True)
@@ -111,18 +151,23 @@ async def accept(
     sessionmaker: async_sessionmaker[AsyncSession],
     publisher: Publisher,
     via: str,
+    max_future_skew: timedelta,
+    duplicates_before: Sequence[str] = (),
 ) -> Acceptance:
-    """Authorise, de-duplicate, publish (atomically) and record `events` sent by `principal`."""
-    for event in events:
-        check_may_send(principal, type(event.payload))
+    """Authorise, de-duplicate, publish (atomically) and record `events` sent by `principal`.
+
+    `duplicates_before` are ids the caller already found to change nothing (an unchanged
+    manifest); they are reported with the duplicates.
+    """
+    check_admissible(events, principal=principal, max_future_skew=max_future_skew)
     stamped = [stamp(e, principal) for e in events]
-    if any(isinstance(e.payload, _DECISIONS) for e in stamped):
+    if principal.scoped or any(type(e.payload).decides for e in stamped):
         async with sessionmaker() as session:
-            await _check_separation_of_duties(session, stamped, principal)
+            await check_duties(session, stamped, principal)
     ledger = ledger_for(sessionmaker)
     seen = await ledger.seen([(e.envelope.source, e.id) for e in stamped])
     fresh = [e for e in stamped if (e.envelope.source, e.id) not in seen]
-    duplicates = [e.id for e in stamped if (e.envelope.source, e.id) in seen]
+    duplicates = [*duplicates_before, *(e.id for e in stamped if (e.envelope.source, e.id) in seen)]
     if duplicates:
         DUPLICATES.labels(via).inc(len(duplicates))
     if fresh:
@@ -141,8 +186,6 @@ async def accept(
             ACCEPTED.labels(event.type, via).inc()
     return Acceptance(accepted=[e.id for e in fresh], duplicates=duplicates)
 
-
-_DECISIONS = (ApprovalGranted, WaiverGranted, WaiverRejected)
 
 EventKey = tuple[str, str]
 _MAX_KEYS_PER_QUERY = 2000
@@ -284,26 +327,6 @@ def ledger_for(sessionmaker: async_sessionmaker[AsyncSession]) -> AcceptLedger:
     return ledger
 
 
-async def _check_separation_of_duties(
-    session: AsyncSession, events: Sequence[DomainEvent[Any]], principal: Principal
-) -> None:
-    for event in events:
-        payload = event.payload
-        if isinstance(payload, ApprovalGranted):
-            release = await session.get(ReleaseRecord, (payload.system_id, payload.version))
-            if release is not None and release.submitted_by == principal.name:
-                raise Forbidden(
-                    f"{principal.name!r} submitted release {payload.system_id} "
-                    f"{payload.version} and may not approve it"
-                )
-        elif isinstance(payload, WaiverGranted | WaiverRejected):
-            waiver = await session.get(WaiverRecord, payload.waiver_id)
-            if waiver is not None and waiver.requested_by == principal.name:
-                raise Forbidden(
-                    f"{principal.name!r} requested waiver {payload.waiver_id} and may not decide it"
-                )
-
-
 # What to do when the row exists: keep it, or update these columns.
 KEEP: tuple[str, ...] = ()
 
@@ -350,8 +373,9 @@ def _projection(
                     retired=False,
                     updated_by=principal.name,
                     updated_at=now,
+                    team=payload.manifest.metadata.team,
                 ),
-                ("revision", "manifest_sha256", "retired", "updated_by", "updated_at"),
+                ("revision", "manifest_sha256", "retired", "updated_by", "updated_at", "team"),
             )
         )
     elif isinstance(payload, SystemRetired):
@@ -365,6 +389,7 @@ def _projection(
                     retired=True,
                     updated_by=principal.name,
                     updated_at=now,
+                    team=None,
                 ),
                 ("retired", "updated_by", "updated_at"),
             )
@@ -400,9 +425,36 @@ def _projection(
                 ("status", "decided_by"),
             )
         )
-    if isinstance(payload, ReleasePayload) and Role.APPROVER not in roles_for(type(payload)):
-        # The first principal to send evidence for a release is its submitter; deciders
-        # (approvals, waiver decisions) never are.
+    if isinstance(payload, ApprovalGranted):
+        rows.append(
+            (
+                _row(
+                    ReleaseApproval,
+                    system_id=payload.system_id,
+                    version=payload.version,
+                    subject=approval_subject(payload),
+                    principal=principal.name,
+                    capacity=payload.role,
+                    approved_at=now,
+                ),
+                KEEP,
+            )
+        )
+    if submits(payload):
+        # Everyone who sends evidence for a release is one of its submitters; deciders
+        # (the catalog's `decides` types) never are.
+        rows.append(
+            (
+                _row(
+                    ReleaseSubmitter,
+                    system_id=payload.system_id,
+                    version=payload.version,
+                    principal=principal.name,
+                    first_seen_at=now,
+                ),
+                KEEP,
+            )
+        )
         rows.append(
             (
                 _row(

@@ -9,12 +9,16 @@ file named by `AIGOV_WEBHOOK_SECRETS_FILE`, a JSON or YAML mapping from tool to 
 
 A tool with no secret has its receiver switched off (503): intake never accepts an
 unsigned delivery. In `env=prod` short or placeholder-like secrets are refused at startup.
+
+`AIGOV_INTAKE_MAX_FUTURE_SKEW_SECONDS` (default 300) bounds how far an event's CloudEvents
+`time` may be ahead of intake's clock, on every endpoint: a later `time` is refused (422).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Final, Literal, Self
 
@@ -44,6 +48,10 @@ class Settings(ServiceSettings):
     mlflow_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     # The `sha256=<hex>` form of older MLflow docs covers only the body (no replay protection).
     mlflow_accept_legacy_signature: bool = False
+
+    # Events dated further ahead than this are refused: a future `time` would sort a fact
+    # after ones that happen later, or keep an evidence window open.
+    intake_max_future_skew_seconds: int = Field(default=300, ge=0, le=86_400)
 
     _webhook_secrets: dict[str, tuple[bytes, ...]] = PrivateAttr(default_factory=dict)
 
@@ -83,6 +91,11 @@ class Settings(ServiceSettings):
                 resolved[source] = tuple(v.encode("utf-8") for v in values)
         self._webhook_secrets = resolved
         return self
+
+    @property
+    def max_future_skew(self) -> timedelta:
+        """How far ahead of intake's clock an event's `time` may be."""
+        return timedelta(seconds=self.intake_max_future_skew_seconds)
 
     def webhook_secrets(self, source: WebhookSource) -> tuple[bytes, ...]:
         """The secrets a delivery from `source` may be signed with (empty: receiver is off)."""

@@ -19,15 +19,20 @@ Design choices:
   coercing `1.10` would silently record `1.1`.
 - `content_sha256()` hashes the document with nulls dropped. New optional fields
   must default to `None` so that adding them does not change existing hashes.
+- Contacts are single recipients: `owner` is one e-mail address, `oncall` one e-mail
+  address or one rotation name. The monitoring router puts them in mail headers and
+  receiver templates, so a list (`victim@x, attacker@evil`), a display name or a line
+  break would add recipients or headers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from aigov_events.catalog.primitives import Name, Sha256Hex, SystemId, Text
 
@@ -82,6 +87,59 @@ MODEL_TYPES: Final = frozenset(
     {"llm", "classifier", "regressor", "ranking", "vision", "speech", "other"}
 )
 
+_DOT_ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+_HOST: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+#: One bare address (`local@domain`): no display name, quotes, comments, lists or spaces.
+EMAIL_ADDRESS_PATTERN: Final = rf"^{_DOT_ATOM}@{_HOST}$"
+#: An on-call rotation's name (`support-ml-oncall`), as receivers' templates use it.
+ROTATION_PATTERN: Final = r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,198}[A-Za-z0-9])?$"
+_EMAIL_ADDRESS: Final = re.compile(EMAIL_ADDRESS_PATTERN)
+_ROTATION: Final = re.compile(ROTATION_PATTERN)
+# Names elsewhere (and the services' columns) hold at most 200 characters.
+_MAX_ADDRESS_LENGTH: Final = 200
+
+
+def _single_address(value: str) -> str:
+    if len(value) > _MAX_ADDRESS_LENGTH or not _EMAIL_ADDRESS.fullmatch(value):
+        raise ValueError(
+            "must be one e-mail address such as dana.kim@example.com: no lists, display "
+            "names, quotes, spaces or line breaks"
+        )
+    return value
+
+
+def _single_oncall(value: str) -> str:
+    if _ROTATION.fullmatch(value) or (
+        len(value) <= _MAX_ADDRESS_LENGTH and _EMAIL_ADDRESS.fullmatch(value)
+    ):
+        return value
+    raise ValueError(
+        "must be one e-mail address or one rotation name (letters, digits, '.', '_', '-'), "
+        "such as support-ml-oncall: no lists, display names, spaces or line breaks"
+    )
+
+
+EmailAddress = Annotated[
+    str,
+    AfterValidator(_single_address),
+    WithJsonSchema(
+        {"type": "string", "maxLength": _MAX_ADDRESS_LENGTH, "pattern": EMAIL_ADDRESS_PATTERN}
+    ),
+]
+"""One e-mail address, safe to put in a `To:` header as it is."""
+OnCall = Annotated[
+    str,
+    AfterValidator(_single_oncall),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": _MAX_ADDRESS_LENGTH,
+            "anyOf": [{"pattern": EMAIL_ADDRESS_PATTERN}, {"pattern": ROTATION_PATTERN}],
+        }
+    ),
+]
+"""One e-mail address or one on-call rotation name."""
+
 Term = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Terms = Annotated[list[Term], Field(max_length=64)]
 
@@ -106,11 +164,11 @@ class SystemMetadata(ManifestModel):
     id: SystemId
     """Stable system id (lower-case slug)."""
     name: Name
-    owner: Name
-    """Accountable owner (usually an e-mail address)."""
+    owner: EmailAddress
+    """Accountable owner: one e-mail address (incident and alert mail goes there)."""
     team: Name
-    oncall: Name | None = None
-    """On-call rotation that receives the system's alerts."""
+    oncall: OnCall | None = None
+    """On-call rotation that receives the system's alerts: one rotation name or address."""
 
 
 class UseCase(ManifestModel):

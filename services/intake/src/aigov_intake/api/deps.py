@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -9,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aigov_events.message import DomainEvent
 from aigov_events.producer import Publisher
-from aigov_intake import service
+from aigov_intake import manifests, service
+from aigov_intake.duties import Forbidden
 from aigov_intake.policy import NotAcceptedHere, NotAllowed
 from aigov_intake.revisions import RevisionLocks
 from aigov_runtime.auth import Principal, authenticated
@@ -62,23 +64,55 @@ def publisher(request: Request) -> Publisher:
     return pub
 
 
+def max_future_skew(request: Request) -> timedelta:
+    """How far ahead of intake's clock an event may be dated (lifespan state)."""
+    skew: timedelta = request.state.max_future_skew
+    return skew
+
+
 async def accept(
-    request: Request, events: list[DomainEvent[Any]], *, principal: Principal, via: str
+    request: Request,
+    events: list[DomainEvent[Any]],
+    *,
+    principal: Principal,
+    via: str,
+    manifests_numbered: bool = False,
 ) -> service.Acceptance:
-    """Run the accept pipeline and turn its refusals into problem responses (403/422/503)."""
+    """Run the accept pipeline and turn its refusals into problem responses (403/409/422/503).
+
+    Manifest revisions among `events` are numbered and hashed by intake (`manifests`) under
+    their systems' revision locks, unless the caller already did so holding them
+    (`manifests_numbered`, `POST /v1/systems`).
+    """
     try:
-        return await service.accept(
-            events,
-            principal=principal,
-            sessionmaker=sessionmaker(request),
-            publisher=publisher(request),
-            via=via,
+        system_ids = [] if manifests_numbered else manifests.manifest_system_ids(events)
+        if not system_ids:
+            return await _accept(request, events, principal=principal, via=via)
+        # Roles and the clock first: an unchanged manifest must not answer a caller who
+        # may not send it.
+        service.check_admissible(
+            events, principal=principal, max_future_skew=max_future_skew(request)
         )
-    except (NotAllowed, service.Forbidden) as exc:
+        async with revision_locks(request).hold_many(system_ids):
+            revised = await manifests.revise(events, sessionmaker=sessionmaker(request))
+            return await _accept(
+                request,
+                revised.events,
+                principal=principal,
+                via=via,
+                duplicates_before=revised.unchanged,
+            )
+    except manifests.RetiredSystem as exc:
+        service.REJECTED.labels(via, "retired").inc(len(events))
+        raise ProblemError(409, str(exc)) from None
+    except (NotAllowed, Forbidden) as exc:
         service.REJECTED.labels(via, "forbidden").inc(len(events))
         raise ProblemError(403, str(exc)) from None
     except NotAcceptedHere as exc:
         service.REJECTED.labels(via, "not_accepted_here").inc(len(events))
+        raise ProblemError(422, str(exc)) from None
+    except service.TooFarAhead as exc:
+        service.REJECTED.labels(via, "future_time").inc(len(events))
         raise ProblemError(422, str(exc)) from None
     except service.EventTooLarge as exc:
         raise ProblemError(413, f"an event is too large to publish: {exc}") from None
@@ -88,3 +122,22 @@ async def accept(
             "the event broker did not acknowledge; nothing was published, retry later",
             headers={"Retry-After": BROKER_RETRY_AFTER_S},
         ) from None
+
+
+async def _accept(
+    request: Request,
+    events: list[DomainEvent[Any]],
+    *,
+    principal: Principal,
+    via: str,
+    duplicates_before: list[str] | None = None,
+) -> service.Acceptance:
+    return await service.accept(
+        events,
+        principal=principal,
+        sessionmaker=sessionmaker(request),
+        publisher=publisher(request),
+        via=via,
+        max_future_skew=max_future_skew(request),
+        duplicates_before=duplicates_before or (),
+    )

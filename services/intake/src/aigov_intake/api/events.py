@@ -195,10 +195,14 @@ def _indexed(index: int, item: Any) -> CloudEvent:
     summary="Publish CloudEvents (structured, batch or binary mode)",
     response_model=Accepted,
     openapi_extra=OPENAPI_BODY,
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
 )
 async def post_events(request: Request, principal: Caller) -> Accepted:
-    """Validate every event against the catalog, then publish them all or none (202 after ack)."""
+    """Validate every event against the catalog, then publish them all or none (202 after ack).
+
+    Manifest revisions (`system.registered` / `system.updated`) are numbered and hashed by
+    intake whatever the client put in them; a retired system's id is 409.
+    """
     raw = await request.body()
     envelopes = _envelopes(request, raw)
     if not envelopes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,10 +48,11 @@ IdempotencyKey = Annotated[
         max_length=200,
         pattern=r"^[\x21-\x7e]+$",
         description=(
-            "Makes a retry safe: the key becomes the event id (with this endpoint's source), "
-            "so a repeated request is answered `duplicate: true` and not published again. "
-            "Ids intake issues (waiver, incident, alert) are derived from it, so a retry gets "
-            "the same id. Use a fresh UUID per operation: keys are not scoped per client."
+            "Makes a retry safe: the event id is derived from the key, this endpoint and the "
+            "caller, so the same caller repeating a request is answered `duplicate: true` "
+            "and nothing is published again. Ids intake issues (waiver, incident, alert) are "
+            "derived from it too, so a retry gets the same id. Keys are scoped per caller: "
+            "another principal's equal key is a different operation."
         ),
     ),
 ]
@@ -70,10 +72,35 @@ def source(endpoint: str) -> str:
     return f"{SOURCE_PREFIX}/{endpoint}"
 
 
+#: Namespaces the event ids intake derives from Idempotency-Keys (UUIDv5).
+_EVENT_ID_NAMESPACE: Final = uuid.uuid5(uuid.NAMESPACE_URL, "https://aigov.io/intake/idempotency")
+
+
+def principal_key(principal: Principal, idempotency_key: str | None) -> str | None:
+    """The Idempotency-Key as scoped to its sender: equal keys of two principals differ.
+
+    Principal names have no whitespace, so the newline cannot be forged into a name.
+    """
+    if idempotency_key is None:
+        return None
+    return f"{principal.name}\n{idempotency_key}"
+
+
+def keyed_event_id(*, endpoint_source: str, principal: Principal, idempotency_key: str) -> str:
+    """The event id a principal's Idempotency-Key stands for on one endpoint (a UUIDv5).
+
+    Stable across that principal's retries, distinct across principals and endpoints, so
+    consumers that de-duplicate by event id alone never merge two operations.
+    """
+    scoped = principal_key(principal, idempotency_key)
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{endpoint_source}\n{scoped}"))
+
+
 def issue_id(prefix: str, *, endpoint_source: str, idempotency_key: str | None) -> str:
     """A new id such as `W-7K3M9Q2X4B`: random, or derived from the Idempotency-Key.
 
-    Derived ids make a retried request answer with the id the first attempt issued.
+    Derived ids make a retried request answer with the id the first attempt issued; pass
+    the key as `principal_key` scopes it, so two principals' keys issue different ids.
     """
     if idempotency_key is None:
         digest = secrets.token_bytes(10)
@@ -184,17 +211,31 @@ async def publish(
     endpoint_source: str,
     idempotency_key: str | None,
     now: datetime,
+    manifests_numbered: bool = False,
 ) -> Published:
-    """Hand the event to the accept pipeline (roles, duties, dedup, publish after ack)."""
+    """Hand the event to the accept pipeline (roles, duties, dedup, publish after ack).
+
+    `manifests_numbered`: the caller numbered a manifest revision holding its lock.
+    """
     event = new_event(
         payload,
         source=endpoint_source,
         actor=principal.name,
-        event_id=idempotency_key,
+        event_id=(
+            None
+            if idempotency_key is None
+            else keyed_event_id(
+                endpoint_source=endpoint_source,
+                principal=principal,
+                idempotency_key=idempotency_key,
+            )
+        ),
         time=now,
     )
     check_fits_one_record(event)
-    result = await accept(request, [event], principal=principal, via=VIA)
+    result = await accept(
+        request, [event], principal=principal, via=VIA, manifests_numbered=manifests_numbered
+    )
     return Published(
         event_id=event.id,
         event_type=event.type,

@@ -34,6 +34,7 @@ from aigov_intake.api.typed_common import (
     ensure_status,
     issue_id,
     known_id,
+    principal_key,
     publish_mapped,
     read_model,
     source,
@@ -102,7 +103,9 @@ async def raise_alert(
     authorize(principal, AlertRaised)
     body = await read_model(request, AlertRequest)
     alert_id = body.alert_id or issue_id(
-        ALERT_ID_PREFIX, endpoint_source=ALERTS, idempotency_key=idempotency_key
+        ALERT_ID_PREFIX,
+        endpoint_source=ALERTS,
+        idempotency_key=principal_key(principal, idempotency_key),
     )
     fingerprint = body.fingerprint or alert_fingerprint(body.system, body.signal, body.labels)
     published = await publish_mapped(
@@ -136,7 +139,9 @@ async def report_incident(
     authorize(principal, IncidentReported)
     body = await read_model(request, IncidentRequest)
     incident_id = issue_id(
-        INCIDENT_ID_PREFIX, endpoint_source=INCIDENTS, idempotency_key=idempotency_key
+        INCIDENT_ID_PREFIX,
+        endpoint_source=INCIDENTS,
+        idempotency_key=principal_key(principal, idempotency_key),
     )
     published = await publish_mapped(
         request,

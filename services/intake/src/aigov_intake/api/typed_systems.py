@@ -1,6 +1,7 @@
 """`POST /v1/systems`: register an AI system or add a revision of its manifest (JSON or YAML).
 
-Intake numbers revisions from what it recorded itself (`service.current_system`): no
+Intake numbers revisions from what it recorded itself (`service.current_system`) with
+`manifests.plan_revision`, the computation manifests sent as events go through too: no
 record means `system.registered` revision 1; a different manifest hash means
 `system.updated` with the next revision and the previous hash; the same hash changes
 nothing and publishes nothing. A retired system's id is not reused (409): the catalog has
@@ -38,7 +39,7 @@ from aigov_intake.bodies import (
     require_media_type,
     unprocessable,
 )
-from aigov_intake.models import SystemRecord
+from aigov_intake.manifests import plan_revision, retired_detail
 from aigov_intake.schemas import SystemAccepted
 from aigov_runtime.errors import FieldError, ProblemError, problem_responses
 
@@ -99,26 +100,6 @@ def _not_json(value: Any) -> str | None:
     if isinstance(value, date):  # datetime too
         return "a YAML date or timestamp: quote it to keep it as text"
     return f"a YAML {type(value).__name__} is not a JSON value"
-
-
-def plan_revision(
-    manifest: AISystemManifest, digest: str, current: SystemRecord | None
-) -> SystemRegistered | SystemUpdated | None:
-    """The event a submitted manifest makes, given intake's record of the system (None: same)."""
-    system_id = manifest.metadata.id
-    if current is None or current.revision < 1:
-        return SystemRegistered(
-            system_id=system_id, revision=1, manifest_sha256=digest, manifest=manifest
-        )
-    if current.manifest_sha256 == digest:
-        return None
-    return SystemUpdated(
-        system_id=system_id,
-        revision=current.revision + 1,
-        manifest_sha256=digest,
-        previous_manifest_sha256=current.manifest_sha256,
-        manifest=manifest,
-    )
 
 
 def unknown_field_warnings(manifest: AISystemManifest) -> list[str]:
@@ -203,9 +184,7 @@ async def submit_system(
     async with revision_locks(request).hold(system_id):
         current = await service.current_system(maker, system_id)
         if current is not None and current.retired:
-            raise ProblemError(
-                409, f"AI system {system_id!r} was retired; register it under a new id"
-            )
+            raise ProblemError(409, retired_detail(system_id))
         payload = plan_revision(manifest, digest, current)
         if payload is None:
             assert current is not None  # plan_revision returns None only for a known system
@@ -224,6 +203,7 @@ async def submit_system(
             endpoint_source=ENDPOINT_SOURCE,
             idempotency_key=idempotency_key,
             now=now,
+            manifests_numbered=True,
         )
     if published.duplicate:
         # The key was used before (for another manifest, or a stale retry): nothing changed now.

@@ -23,6 +23,7 @@ from aigov_intake.api.typed_common import (
     ensure_status,
     issue_id,
     known_id,
+    principal_key,
     publish_mapped,
     read_model,
     source,
@@ -70,7 +71,11 @@ async def request_waiver(
     """Publish `waiver.requested` under a new `waiver_id` (stable across key retries)."""
     authorize(principal, WaiverRequested)
     body = await read_model(request, WaiverRequest)
-    waiver_id = issue_id(WAIVER_ID_PREFIX, endpoint_source=WAIVERS, idempotency_key=idempotency_key)
+    waiver_id = issue_id(
+        WAIVER_ID_PREFIX,
+        endpoint_source=WAIVERS,
+        idempotency_key=principal_key(principal, idempotency_key),
+    )
     published = await publish_mapped(
         request,
         partial(body.to_payload, waiver_id=waiver_id, now=now),

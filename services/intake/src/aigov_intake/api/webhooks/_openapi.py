@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aigov_runtime.errors import problem_responses
+
 
 def header_parameter(name: str, description: str, *, required: bool = True) -> dict[str, Any]:
     """A string header parameter, for `openapi_extra["parameters"]`."""
@@ -25,3 +27,19 @@ def query_parameter(name: str, description: str) -> dict[str, Any]:
         "schema": {"type": "string"},
         "description": description,
     }
+
+
+def signed_receiver_responses(
+    *statuses: int, tool: str, secret_variable: str
+) -> dict[int | str, Any]:
+    """Problem responses of a signed receiver, its 503 saying when the receiver is off."""
+    responses = problem_responses(*statuses, 503)
+    responses[503] = {
+        **responses[503],
+        "description": (
+            f"The {tool} receiver is not configured: no secret is set ({secret_variable} or "
+            "AIGOV_WEBHOOK_SECRETS_FILE), and intake never accepts an unsigned delivery. Also "
+            "answered, with Retry-After, when the event broker did not acknowledge."
+        ),
+    }
+    return responses

@@ -27,14 +27,18 @@ from pydantic import BaseModel, Field, ValidationError
 
 from aigov_intake.adapters import github as adapter
 from aigov_intake.api import deps
-from aigov_intake.api.webhooks._openapi import header_parameter, query_parameter
+from aigov_intake.api.webhooks._openapi import (
+    header_parameter,
+    query_parameter,
+    signed_receiver_responses,
+)
 from aigov_intake.attribution import QUERY_PARAMETER, resolve_system
 from aigov_intake.bodies import JSON_TYPES, field_errors_of, media_type, parse_json, unprocessable
 from aigov_intake.service import REJECTED
 from aigov_intake.settings import Settings
 from aigov_intake.signatures import SignatureError, verify_github
 from aigov_runtime.auth import Principal, Role
-from aigov_runtime.errors import FieldError, ProblemError, problem_responses
+from aigov_runtime.errors import FieldError, ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +171,16 @@ def _body(request: Request, raw: bytes) -> Any:
     openapi_extra=OPENAPI,
     responses={
         200: {"model": GithubReceipt, "description": "A `ping`: the webhook is set up."},
-        **problem_responses(400, 401, 413, 415, 422, 429, 503),
+        **signed_receiver_responses(
+            400,
+            401,
+            413,
+            415,
+            422,
+            429,
+            tool="GitHub",
+            secret_variable="AIGOV_GITHUB_WEBHOOK_SECRET",
+        ),
     },
 )
 async def post_github(request: Request, response: Response) -> GithubReceipt:

@@ -24,7 +24,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from aigov_intake.adapters import mlflow as adapter
 from aigov_intake.api import deps
-from aigov_intake.api.webhooks._openapi import header_parameter, query_parameter
+from aigov_intake.api.webhooks._openapi import (
+    header_parameter,
+    query_parameter,
+    signed_receiver_responses,
+)
 from aigov_intake.attribution import QUERY_PARAMETER, resolve_system
 from aigov_intake.bodies import (
     JSON_TYPES,
@@ -38,7 +42,7 @@ from aigov_intake.service import REJECTED
 from aigov_intake.settings import Settings
 from aigov_intake.signatures import MlflowScheme, SignatureError, verify_mlflow
 from aigov_runtime.auth import Principal, Role
-from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.errors import ProblemError
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +193,9 @@ def _delivery(request: Request, raw: bytes) -> adapter.MlflowDelivery:
     summary="Receive a signed MLflow model-registry webhook",
     response_model=MlflowReceipt,
     openapi_extra=OPENAPI,
-    responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
+    responses=signed_receiver_responses(
+        400, 401, 413, 415, 422, 429, tool="MLflow", secret_variable="AIGOV_MLFLOW_WEBHOOK_SECRET"
+    ),
 )
 async def post_mlflow(request: Request) -> MlflowReceipt:
     """Verify an MLflow delivery, map it to a model-version event and publish it (202)."""
