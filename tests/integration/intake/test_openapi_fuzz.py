@@ -1,20 +1,19 @@
 """Schemathesis against intake's own OpenAPI: no client mistake is ever answered with a 5xx.
 
 Every operation intake documents is fuzzed (schema-valid and schema-violating inputs,
-boundary values) on the real broker and database, with a valid publisher token. Bodies
-sent to the signed webhooks are signed half the time, so the fuzzer gets past the
-signature check into the adapters instead of only ever meeting a 401.
-
-Bounded: `MAX_EXAMPLES` per operation and phase, a fixed seed (set `AIGOV_FUZZ_SEED` to
-explore other inputs), no shrinking. Responses must also match what the OpenAPI documents
-(status codes, content types, schemas).
+boundary values) on the real broker and database, with the publisher token and with the
+reader token; the rules are those of tests/integration/fuzz.py (no 5xx but a documented
+503, every status, content type and body as documented, auth enforced), and the typed
+endpoints and signed webhooks must refuse every schema-violating request. Bodies sent to
+the signed webhooks are signed half the time, so the fuzzer gets past the signature check
+into the adapters instead of only ever meeting a 401.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,99 +24,64 @@ import pytest
 import schemathesis
 from pydantic import SecretStr
 from schemathesis.core import NotSet
-from schemathesis.python import asgi
+from starlette.types import ASGIApp
 
+from aigov_events.testing import drop_topics
 from aigov_intake.app import create_app
+from aigov_intake.settings import Settings
 from aigov_intake.signatures import sign_github, sign_mlflow
-from tests.integration.intake.conftest import PUBLISHER, intake_settings
+from tests.integration.fuzz import (
+    FUZZ_MARKS,
+    INTAKE_STRICT_INPUT_PATHS,
+    UNLIMITED_RATE,
+    FuzzRun,
+    asgi_schema,
+    stop_apps,
+)
+from tests.integration.fuzz import schemathesis_node_id as schemathesis_node_id
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = FUZZ_MARKS
 
-MAX_EXAMPLES: Final = 25
-SEED: Final = int(os.environ.get("AIGOV_FUZZ_SEED", "20261126"))
+RUNS: Final = (
+    FuzzRun("publisher", 10, strict_input_paths=INTAKE_STRICT_INPUT_PATHS),
+    FuzzRun("reader", 5, strict_input_paths=INTAKE_STRICT_INPUT_PATHS, coverage=False),
+)
 GITHUB_SECRET: Final = "fuzz-gh-whsec-Kd83mQz1"
 MLFLOW_SECRET: Final = "fuzz-ml-whsec-Pw52nXv7"
 GITHUB_EVENTS: Final = ("deployment", "deployment_status", "ping", "check_run")
-#: Operations also checked to refuse every schema-violating request: the typed endpoints
-#: (their bodies are validated strictly, no `0` for `false`) and the signed webhooks.
-#: `/v1/events` treats a JSON `null` attribute as absent (CloudEvents JSON format), which its
-#: documented schema does not allow yet.
-STRICT_INPUT_OPERATIONS: Final = (
-    "/v1/systems",
-    "/v1/evaluations",
-    "/v1/artifacts",
-    "/v1/deployments",
-    "/v1/approvals",
-    "/v1/waivers",
-    "/v1/waivers/{waiver_id}/grant",
-    "/v1/waivers/{waiver_id}/reject",
-    "/v1/alerts",
-    "/v1/incidents",
-    "/v1/incidents/{incident_id}/acknowledge",
-    "/v1/incidents/{incident_id}/contain",
-    "/v1/incidents/{incident_id}/resolve",
-    "/v1/webhooks/github",
-    "/v1/webhooks/mlflow",
-)
 
 
 @pytest.fixture(scope="module")
-def intake_api(local_stack: Any) -> Iterator[schemathesis.BaseSchema]:
-    """Intake's OpenAPI, loaded from a running app whose lifespan schemathesis drives."""
-    settings = intake_settings(
-        local_stack,
+def intake_app(local_stack: Any) -> Iterator[ASGIApp]:
+    """An intake app on Kafka + PostgreSQL (dev tokens); schemathesis drives its lifespan."""
+    # Not conftest's `intake_settings`: its topics are dropped after each test, and this app
+    # serves every run of the module.
+    settings = Settings(
+        database_url=local_stack.postgres_url,
+        bus="kafka",
+        kafka_bootstrap_servers=local_stack.kafka_bootstrap,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        topic_partitions=1,
         github_webhook_secret=SecretStr(GITHUB_SECRET),
         mlflow_webhook_secret=SecretStr(MLFLOW_SECRET),
-        # Rate limiting is tested on its own; here it would only turn inputs into 429s.
-        rate_limit_per_second=1_000_000,
-        rate_limit_burst=1_000_000,
         log_level="WARNING",
+        **UNLIMITED_RATE,
     )
-    config = schemathesis.Config.from_dict(
-        {
-            "seed": SEED,
-            # As auth (not a fixed header), so `ignored_auth` can also try requests without it.
-            "auth": {"openapi": {"bearerAuth": {"bearer": PUBLISHER}}},
-            "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "no-shrink": True},
-            "phases": {"stateful": {"enabled": False}},
-            "checks": {
-                # Schema-valid is not enough to be accepted here: roles, signatures, the
-                # AI system a payload names and the catalog's cross-field rules all refuse
-                # requests the OpenAPI schema cannot express.
-                "positive_data_acceptance": {"enabled": False},
-                "negative_data_rejection": {"enabled": False},
-            },
-            "operations": [
-                {
-                    "include-path": list(STRICT_INPUT_OPERATIONS),
-                    "checks": {
-                        "negative_data_rejection": {
-                            "enabled": True,
-                            # 413 refuses an over-long batch as surely as a 422 would.
-                            "expected-statuses": [400, 401, 403, 404, 405, 409, 413, 415, 422, 429],
-                        }
-                    },
-                }
-            ],
-        }
-    )
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings), config=config)
     try:
-        yield schema
+        yield create_app(settings)
     finally:
-        # Schemathesis runs the app's lifespan on its own event loop thread: end it here,
-        # so the app's Kafka clients and database pool are closed before the session ends.
-        asgi.shutdown_lifespans()
+        stop_apps()
+        asyncio.run(drop_topics(local_stack.kafka_bootstrap, settings.topic_prefix))
+
+
+@pytest.fixture(scope="module", params=RUNS, ids=[run.id for run in RUNS])
+def intake_api(request: pytest.FixtureRequest, intake_app: ASGIApp) -> schemathesis.BaseSchema:
+    """Intake's OpenAPI, loaded for one run (role, examples)."""
+    run: FuzzRun = request.param
+    return asgi_schema(intake_app, run)
 
 
 api = schemathesis.pytest.from_fixture("intake_api")
-
-
-@pytest.fixture(autouse=True)
-def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
-    """Schemathesis 4.32's fixture loader reads `Function._nodeid`, which pytest 9.2 removed."""
-    if not hasattr(request.node, "_nodeid"):
-        request.node._nodeid = request.node.nodeid
 
 
 def _pick(case: schemathesis.Case[Any], salt: str) -> int:
