@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
 from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Served by the all-in-one app itself (aggregated), never by one service.
 OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 @dataclass
@@ -49,14 +51,43 @@ class ServiceDispatcher:
                     partial = service
         return partial
 
+    def allowed_methods(self, scope: Scope) -> list[str]:
+        """Every method some service serves at the request's path (a 405's `Allow`)."""
+        return [
+            method
+            for method in _METHODS
+            if any(
+                route.matches({**scope, "method": method})[0] is Match.FULL
+                for service in self._services
+                for route in service.app.router.routes
+            )
+        ]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Dispatch one ASGI connection (lifespan goes to the fallback app, which runs all)."""
         service = self.target(scope) if scope["type"] in ("http", "websocket") else None
         if service is None:
             await self._fallback(scope, receive, send)
             return
+        if scope["type"] == "http":
+            send = self._with_full_allow(scope, send)
         # Like uvicorn does for one app: each request sees a shallow copy of the lifespan state.
         await service.app({**scope, "state": dict(service.state)}, receive, send)
+
+    def _with_full_allow(self, scope: Scope, send: Send) -> Send:
+        """`send`, with a 405's Allow naming the methods of every service on that path.
+
+        A path two services share by method (intake POST /v1/systems, evidence GET) goes to
+        one of them on a method neither serves; that service's 405 knows only its own routes.
+        """
+
+        async def patched(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                headers = MutableHeaders(scope=message)
+                headers["allow"] = ", ".join(self.allowed_methods(scope))
+            await send(message)
+
+        return patched
 
 
 def merged_states(services: Sequence[HostedService]) -> Mapping[str, Mapping[str, Any]]:

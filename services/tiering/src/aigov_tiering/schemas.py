@@ -143,7 +143,7 @@ class ManifestChangeView(ApiModel):
     """How one revision differed from the approved manifest (or the previous one, before any approval)."""
 
     revision: int
-    baseline_revision: int | None
+    baseline_revision: int | None = None
     """Approved revision compared with; absent before the first approval (nothing to void)."""
     material: bool
     changes: list[FieldChange]
