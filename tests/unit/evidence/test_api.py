@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from aigov_events.message import new_event
 from tests.unit.evidence import events as ev
 from tests.unit.evidence.harness import OWNER, PUBLISHER, READER, Harness, auth
 
@@ -185,6 +186,24 @@ class TestQueries:
         assert [d["type"] for d in release["deployments"]] == ["io.aigov.deployment.requested.v1"]
         assert len(release["evidence"]) == 4
 
+    async def test_controls_list_every_submitter_first_one_first(self, evidence: Harness) -> None:
+        await seed(evidence)
+        card = ev.artifact(SYSTEM, ev.request_body("artifact.json"))
+        await evidence.publish(new_event(card.payload, source=ev.SOURCE, actor="doc-writer"))
+        controls = (
+            await evidence.client.get(
+                f"/v1/systems/{SYSTEM}/controls",
+                params={"version": ev.VERSION},
+                headers=auth(READER),
+            )
+        ).json()
+        assert controls["submitter"] == ev.SUBMITTER
+        assert controls["submitters"] == [ev.SUBMITTER, "doc-writer"]
+        spec = (await evidence.client.get("/openapi.json")).json()
+        field = spec["components"]["schemas"]["ControlsOut"]["properties"]["submitters"]
+        assert field["type"] == "array"
+        assert "first one first" in field["description"]
+
     async def test_waivers_expiring_within_days(self, evidence: Harness) -> None:
         await seed(evidence)
         soon = (
@@ -211,3 +230,24 @@ class TestOpenApi:
             operation = spec["paths"][path]["get"]
             assert "401" in operation["responses"], path
             assert operation["security"] or spec.get("security"), path
+
+    async def test_events_route_is_documented_once_with_source_and_409(
+        self, evidence: Harness
+    ) -> None:
+        # Two routes on one path and method: requests reach the first, while the OpenAPI
+        # keeps the last one's description, so the document must name the route that serves.
+        spec = (await evidence.client.get("/openapi.json")).json()
+        item = spec["paths"]["/v1/events/{event_id}"]
+        assert set(item) == {"get"}
+        operation = item["get"]
+        assert operation["operationId"].startswith("recorded_event_")
+        operation_ids = [
+            op["operationId"] for path in spec["paths"].values() for op in path.values()
+        ]
+        assert len(operation_ids) == len(set(operation_ids))
+        assert {"200", "401", "403", "404", "409", "422"} <= set(operation["responses"])
+        assert "application/problem+json" in operation["responses"]["409"]["content"]
+        query = [p["name"] for p in operation["parameters"] if p["in"] == "query"]
+        assert query == ["source"]
+        body = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        assert "source" in spec["components"]["schemas"][body.rsplit("/", 1)[-1]]["properties"]

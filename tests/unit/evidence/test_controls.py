@@ -163,6 +163,25 @@ class TestApproval:
         result = states([granted, record(deny, minutes=12, actor=ev.APPROVER)])
         assert result["approval.release"].state == "missing"
 
+    def test_a_revocation_names_an_approval_of_its_own_release(self) -> None:
+        # `revokes` is a CloudEvents id only, and ids are unique per source: a revocation
+        # about another system's or another version's release revokes nothing here.
+        granted = approval()
+        elsewhere = [
+            ApprovalRevoked(
+                system_id=system, version=version, revokes=granted.event_id, reason="incident"
+            )
+            for system, version in (("other-system", ev.VERSION), (SYSTEM, "2026.12.0"))
+        ]
+        records = [granted, *(record(r, minutes=11 + i) for i, r in enumerate(elsewhere))]
+        # The records a read hands the rules carry their ledger version, as these do.
+        assert states(records)["approval.release"].state == "satisfied"
+        own = ApprovalRevoked(
+            system_id=SYSTEM, version=ev.VERSION, revokes=granted.event_id, reason="incident"
+        )
+        result = states([*records, record(own, minutes=20)])
+        assert result["approval.release"].state == "missing"
+
 
 class TestOtherKinds:
     def _single(self, kind: dict[str, Any]) -> TierAssigned:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,9 @@ from alembic.config import Config
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from aigov_events.catalog import EvaluationCompleted
 from aigov_events.message import new_event
+from aigov_evidence import gate
 from aigov_evidence.app import MIGRATIONS
 from aigov_evidence.consumers import record_batch
 from aigov_evidence.ledger import LEDGER, entry_from_event
@@ -20,12 +24,14 @@ from aigov_evidence.verification import verify
 from aigov_runtime.database import create_engine, create_sessionmaker
 from aigov_runtime.migrations import SCHEMA_OPTION, URL_OPTION
 from tests.unit.evidence import events as ev
+from tests.unit.evidence import gate_scenarios as scenario
 from tests.unit.evidence.harness import PUBLISHER, READER, Harness, auth
 from tests.unit.evidence.test_ledger import Sessions
 
 pytestmark = pytest.mark.asyncio
 
 SHARED_ID = "build-42"
+SYSTEM = "shared-id-summarizer"
 
 
 class TestLedger:
@@ -106,6 +112,53 @@ class TestEventsRoute:
         assert missing.status_code == 404
 
 
+class TestGateReadsEachRecord:
+    async def test_two_sources_sharing_an_evaluation_id_each_count_with_their_own_payload(
+        self, sessionmaker: Sessions
+    ) -> None:
+        # A passing run from one CI and, later, a failing run from another CI that happened to
+        # pick the same id: the gate must judge the later (failing) one by its own metrics.
+        shared = f"eval-{uuid.uuid4()}"
+        passing, failing = _evaluation(SYSTEM, 0.0), _evaluation(SYSTEM, 0.09)
+        events = [
+            ev.registered(SYSTEM),
+            scenario.tier_event(SYSTEM, scenario.INJECTION, approvals=[]),
+            new_event(passing, source="/ci/a", actor=ev.SUBMITTER, event_id=shared),
+            new_event(failing, source="/ci/b", actor=ev.SUBMITTER, event_id=shared),
+        ]
+        await record_batch(sessionmaker, [entry_from_event(e) for e in events[:3]])
+        async with sessionmaker() as session:
+            before = await gate.evaluate(session, SYSTEM, ev.VERSION, now=datetime.now(UTC))
+        assert before.decision == "allow", before.reasons
+        await record_batch(sessionmaker, [entry_from_event(events[3])])
+        async with sessionmaker() as session:
+            after = await gate.evaluate(session, SYSTEM, ev.VERSION, now=datetime.now(UTC))
+        assert after.decision == "deny"
+        [injection] = after.missing
+        assert injection.control_id == "evaluation.prompt_injection"
+        assert "prompt_injection_success_rate = 0.09" in injection.reason
+
+    async def test_the_same_id_in_two_systems_is_read_as_each_systems_own(
+        self, sessionmaker: Sessions
+    ) -> None:
+        shared = f"eval-{uuid.uuid4()}"
+        for system, injection, source in (("alpha", 0.0, "/ci/a"), ("beta", 0.09, "/ci/b")):
+            run = new_event(
+                _evaluation(system, injection), source=source, actor=ev.SUBMITTER, event_id=shared
+            )
+            events = [
+                ev.registered(system),
+                scenario.tier_event(system, scenario.INJECTION, approvals=[]),
+                run,
+            ]
+            await record_batch(sessionmaker, [entry_from_event(e) for e in events])
+        async with sessionmaker() as session:
+            now = datetime.now(UTC)
+            alpha = await gate.evaluate(session, "alpha", ev.VERSION, now=now)
+            beta = await gate.evaluate(session, "beta", ev.VERSION, now=now)
+        assert (alpha.decision, beta.decision) == ("allow", "deny")
+
+
 class TestMigration:
     async def test_upgrading_a_sqlite_ledger_keeps_its_records_and_triggers(
         self, tmp_path: Path
@@ -148,3 +201,12 @@ def _upgrade(url: str, revision: str) -> None:
     config.attributes[URL_OPTION] = url
     config.attributes[SCHEMA_OPTION] = None
     command.upgrade(config, revision)
+
+
+def _evaluation(system: str, injection: float) -> EvaluationCompleted:
+    body = ev.request_body("evaluation.json")
+    body["metrics"] = [
+        {**m, "value": injection} if m["name"] == "prompt_injection_success_rate" else m
+        for m in body["metrics"]
+    ]
+    return ev.evaluation(system, body).payload

@@ -13,8 +13,9 @@ Rules follow each control's `EvidenceSpec` from the latest `tier.assigned`:
   meets the bound;
 - approval: the control's approval specs are requirements (`role`, `count`); a principal's
   latest decision in a role on the release, recorded after the last material change, counts
-  if it is an `approval.granted` that was not revoked and the principal submitted nothing for
-  the release (no submitter approves); each principal counts toward at most one requirement,
+  if it is an `approval.granted` that was not revoked (by an `approval.revoked` of the same
+  release naming its id) and the principal submitted nothing for the release (no submitter
+  approves); each principal counts toward at most one requirement,
   assigned so that as many requirements as possible are met;
 - monitoring: the latest `monitoring.probe.completed` published by the monitoring router
   (`aigov_events.actors.MONITORING_ROUTER`; results from anyone else are ignored) of every
@@ -297,15 +298,21 @@ class ReleaseEvidence:
         """One outcome per approval requirement of a control, each principal filling at most one."""
         requirements = [(spec.role or "approver", spec.count or 1) for spec in specs]
         since = self.last_change
+        # `revokes` is a CloudEvents id without its source: a revocation voids the approvals
+        # of its own release (system and version) with that id, whoever's source sent them.
         revoked = {
-            a.payload.revokes for a in self.approvals if isinstance(a.payload, ApprovalRevoked)
+            (a.payload.system_id, a.payload.version, a.payload.revokes)
+            for a in self.approvals
+            if isinstance(a.payload, ApprovalRevoked)
         }
         latest: dict[tuple[str, str], Evidence] = {}
         for decision in self.approvals:
             payload = decision.payload
             if not isinstance(payload, ApprovalGranted | ApprovalDenied):
                 continue
-            if payload.scope != ApprovalScope.RELEASE or decision.event_id in revoked:
+            if payload.scope != ApprovalScope.RELEASE:
+                continue
+            if (payload.system_id, payload.version, decision.event_id) in revoked:
                 continue
             if since is not None and decision.sequence <= since:
                 continue

@@ -203,11 +203,3 @@ async def recorded_events(
         statement = statement.where(LedgerRecord.source == source)  # type: ignore[arg-type]
     result = await session.execute(statement.order_by(LEDGER.c.id))
     return list(result.scalars())
-
-
-async def is_recorded(
-    session: AsyncSession, event_id: str, *, source: str | None = None
-) -> LedgerRecord | None:
-    """The first ledger record of `event_id` (of `source`, if given), if it has been recorded."""
-    records = await recorded_events(session, event_id, source=source)
-    return records[0] if records else None

@@ -91,6 +91,10 @@ class ControlsOut(ApiModel):
     policy: PolicyOut
     tier_event_id: str | None
     submitter: str | None
+    submitters: list[str] = Field(
+        description="Every principal that submitted something for the release, first one "
+        "first: none of them may approve it or decide its waivers."
+    )
     controls: list[ControlOut]
     pending_material_changes: list[PendingChangeOut]
 
@@ -211,18 +215,6 @@ class WaiverPage(ApiModel):
     next: str | None
 
 
-class VerificationOut(ApiModel):
-    """The outcome of recomputing one system's hash chain."""
-
-    system: str
-    ok: bool
-    records: int = Field(description="Records verified before the first break (all if ok).")
-    head_sequence: int
-    head_hash: str
-    broken_at: int | None = Field(description="First broken sequence number; null if ok.")
-    reason: str | None
-
-
 class CheckpointOut(ApiModel):
     """A signed checkpoint: verify `signature` over the RFC 8785 canonical JSON of `body`."""
 
@@ -235,15 +227,3 @@ class CheckpointOut(ApiModel):
     key_id: str
     algorithm: Literal["Ed25519"] = "Ed25519"
     canonicalization: Literal["RFC 8785"] = "RFC 8785"
-
-
-class EventRecordedOut(ApiModel):
-    """Where an event sits in the ledger."""
-
-    event_id: str
-    recorded: Literal[True] = True
-    type: str
-    system: str
-    sequence: int
-    recorded_at: datetime
-    hash: str

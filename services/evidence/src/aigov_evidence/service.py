@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -39,6 +39,7 @@ from aigov_evidence.ledger import LEDGER
 from aigov_evidence.models import ReleaseView, SystemView, WaiverView
 
 MAX_PAGE: Final = 500
+K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
 
@@ -52,16 +53,43 @@ def encode_cursor(kind: str, key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+#: What each listing's cursor holds (a datetime as ISO 8601 text). A client can build a
+#: cursor, so its key is checked against this before it reaches a query: PostgreSQL refuses
+#: NUL in text and a text column compared with a number, which would be 500s.
+CURSOR_KEYS: Final[dict[str, tuple[type, ...]]] = {
+    "systems": (str,),
+    "evidence": (int,),
+    "waivers": (datetime, str),
+}
+_BIGINT: Final = range(-(2**63), 2**63)
+
+
+def _key_part_fits(value: Any, expected: type) -> bool:
+    if expected is int:
+        return type(value) is int and value in _BIGINT
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    if expected is datetime:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
+
+
 def decode_cursor(kind: str, cursor: str) -> list[Any]:
     """The key a cursor of listing `kind` continues after."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         decoded = json.loads(raw)
-    except (ValueError, json.JSONDecodeError):
+    except (ValueError, json.JSONDecodeError, RecursionError):
         raise InvalidCursor("cursor is not one this API issued") from None
     if not isinstance(decoded, list) or not decoded or decoded[0] != kind:
         raise InvalidCursor("cursor belongs to another listing")
-    return decoded[1:]
+    key, shape = decoded[1:], CURSOR_KEYS.get(kind, ())
+    if len(key) != len(shape) or not all(map(_key_part_fits, key, shape)):
+        raise InvalidCursor("cursor is not one this API issued (its key does not fit the listing)")
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,14 +229,14 @@ async def list_waivers(
     return items, ((items[-1].expires_at.isoformat(), items[-1].waiver_id) if more else None)
 
 
-class _Memo(Generic[T]):
+class _Memo(Generic[K, T]):
     """A bounded least-recently-used map for values that never change once recorded."""
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._items: OrderedDict[str, T] = OrderedDict()
+        self._items: OrderedDict[K, T] = OrderedDict()
 
-    def get(self, key: str, make: Callable[[], T]) -> T:
+    def get(self, key: K, make: Callable[[], T]) -> T:
         """The value for `key`, made (and remembered) if absent."""
         try:
             self._items.move_to_end(key)
@@ -220,10 +248,16 @@ class _Memo(Generic[T]):
             return value
 
 
-# Ledger records never change, so a record's validated payload can be reused by id: the
-# gate then validates only what it has not seen (pydantic is its largest cost otherwise).
-_PAYLOADS: Final[_Memo[EventPayload]] = _Memo(100_000)
-_DECISIONS: Final[_Memo[TierAssigned]] = _Memo(20_000)
+# Ledger records never change, so a record's validated payload can be reused: the gate then
+# validates only what it has not seen (pydantic is its largest cost otherwise). The key is the
+# row itself, not the event id: an event is (source, id), so two sources' events may share an
+# id. The row id is unique in one database; its event hash keeps another database's row of
+# the same number (a process serving several, as tests do) from answering.
+_PAYLOADS: Final[_Memo[tuple[int, str], EventPayload]] = _Memo(100_000)
+# Keyed by the tier event's id: only tiering publishes `tier.assigned` (intake refuses it from
+# clients), with a UUIDv5 of system, manifest revision and policy digest, so one id is one
+# decision. Whoever can write that topic directly sets tiers anyway.
+_DECISIONS: Final[_Memo[str, TierAssigned]] = _Memo(20_000)
 
 _CONTEXT: Final = (
     select(
@@ -245,6 +279,8 @@ _CONTEXT: Final = (
     .where(SYSTEMS.c.system_id == bindparam("system_id"))
 )
 _RECORDS: Final = select(
+    LEDGER.c.id,
+    LEDGER.c.event_hash,
     LEDGER.c.event_id,
     LEDGER.c.sequence,
     LEDGER.c.event_type,
@@ -304,7 +340,7 @@ async def _release_records(
             time=row.time,
             actor=row.actor,
             payload=_PAYLOADS.get(
-                row.event_id, partial(validate_payload, row.event_type, row.payload)
+                (row.id, row.event_hash), partial(validate_payload, row.event_type, row.payload)
             ),
         )
         for row in rows

@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from aigov_evidence.api import events, gate, releases, systems, verify
 
 router = APIRouter(prefix="/v1")
-# Before gate: `GET /events/{id}` moved here from gate (where it is to be deleted).
 router.include_router(events.router)
 router.include_router(gate.router)
 router.include_router(systems.router)

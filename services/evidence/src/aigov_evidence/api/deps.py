@@ -21,6 +21,9 @@ from aigov_runtime.database import session_dependency
 from aigov_runtime.errors import ProblemError
 
 VERSION_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$"
+#: Free text a query compares with a column: anything but NUL, which PostgreSQL text cannot
+#: hold (it would fail the query, a 500, rather than match nothing).
+NO_NUL_PATTERN: Final = r"^[^\x00]*$"
 
 
 def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:

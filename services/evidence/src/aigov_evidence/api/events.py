@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from aigov_evidence import ledger
-from aigov_evidence.api.deps import GateCaller, Session
+from aigov_evidence.api.deps import NO_NUL_PATTERN, GateCaller, Session
 from aigov_runtime.errors import ProblemError, problem_responses
 
 router = APIRouter(tags=["gate"])
@@ -41,12 +41,17 @@ class RecordedEventOut(BaseModel):
     "id (ask again with `source`).",
 )
 async def recorded_event(
-    event_id: Annotated[str, Path(min_length=1, max_length=200)],
+    event_id: Annotated[str, Path(min_length=1, max_length=200, pattern=NO_NUL_PATTERN)],
     _caller: GateCaller,
     session: Session,
     source: Annotated[
         str | None,
-        Query(min_length=1, max_length=1000, description="The event's CloudEvents `source`."),
+        Query(
+            min_length=1,
+            max_length=1000,
+            pattern=NO_NUL_PATTERN,
+            description="The event's CloudEvents `source`.",
+        ),
     ] = None,
 ) -> RecordedEventOut:
     """Where the event sits in the ledger; 404 if not recorded (yet), 409 if ambiguous."""

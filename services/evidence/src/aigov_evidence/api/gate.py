@@ -1,17 +1,16 @@
-"""`GET /v1/gate`: may this release ship? And `GET /v1/events/{id}`: is this event recorded yet?"""
+"""`GET /v1/gate`: may this release ship? (Whether an event is recorded yet: `api.events`.)"""
 
 from __future__ import annotations
 
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 
 from aigov_events.producer import Publisher
-from aigov_evidence import gate, ledger
+from aigov_evidence import gate
 from aigov_evidence.api.convert import pending
 from aigov_evidence.api.deps import GateCaller, Now, Session, SystemQuery, VersionQuery, publisher
 from aigov_evidence.schemas import (
-    EventRecordedOut,
     GateOut,
     MissingControlOut,
     PolicyOut,
@@ -74,31 +73,4 @@ async def decide(
         evidence_ids=result.evidence_ids,
         decided_at=result.decided_at,
         gate_event_id=result.event_id,
-    )
-
-
-@router.get(
-    "/events/{event_id}",
-    summary="Whether an event has been recorded in the ledger yet",
-    response_model=EventRecordedOut,
-    responses=problem_responses(401, 403, 404, 422),
-    description="200 once the event is in the ledger; 404 until then (a CI job polls this to "
-    "wait for its own writes before asking the gate).",
-)
-async def event_recorded(
-    event_id: Annotated[str, Path(min_length=1, max_length=200)],
-    _caller: GateCaller,
-    session: Session,
-) -> EventRecordedOut:
-    """Where `event_id` sits in the ledger, or 404 if it is not recorded (yet)."""
-    record = await ledger.is_recorded(session, event_id)
-    if record is None:
-        raise ProblemError(404, f"event {event_id!r} is not recorded (yet)")
-    return EventRecordedOut(
-        event_id=record.event_id,
-        type=record.event_type,
-        system=record.system_id,
-        sequence=record.sequence,
-        recorded_at=record.recorded_at,
-        hash=record.hash,
     )

@@ -18,6 +18,7 @@ from aigov_evidence.api.convert import (
     system_summary,
 )
 from aigov_evidence.api.deps import (
+    NO_NUL_PATTERN,
     Cursor,
     Limit,
     Now,
@@ -51,7 +52,7 @@ async def list_systems(
     _reader: Reader,
     session: Session,
     tier: Annotated[Literal["prohibited", "high", "medium", "low"] | None, Query()] = None,
-    team: Annotated[str | None, Query(max_length=200)] = None,
+    team: Annotated[str | None, Query(max_length=200, pattern=NO_NUL_PATTERN)] = None,
     status: Annotated[Literal["active", "retired", "unregistered"] | None, Query()] = None,
     gate: Annotated[
         Literal["allow", "deny"] | None, Query(description="Last gate decision.")
@@ -159,6 +160,7 @@ async def release_controls(
         policy=PolicyOut.model_validate(decision.policy.model_dump()),
         tier_event_id=assessment.tier_event_id,
         submitter=assessment.submitter,
+        submitters=list(assessment.submitters),
         controls=[control(c) for c in status.controls],
         pending_material_changes=[pending(c) for c in status.pending_changes],
     )

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from aigov_evidence import service
+from aigov_evidence.api.bodies import JsonBodyRoute
 from aigov_evidence.api.deps import Reader, SnapshotSession, SystemPath, Trusted
 from aigov_evidence.verification import (
     ProblemKind,
@@ -24,7 +25,7 @@ from aigov_evidence.verification import (
 )
 from aigov_runtime.errors import ProblemError, problem_responses
 
-router = APIRouter(tags=["inventory"])
+router = APIRouter(tags=["inventory"], route_class=JsonBodyRoute)
 
 _ERRORS: Final = problem_responses(401, 403, 404, 422)
 
@@ -172,7 +173,8 @@ async def verify_ledger(
     response_model=LedgerVerificationOut,
     responses=_ERRORS,
     description=_DESCRIPTION
-    + " The supplied checkpoint must be signed by a pinned key (422 otherwise); if the database "
+    + " The supplied checkpoint must be signed by a pinned key (422 otherwise; 422 too for a "
+    "body that is not JSON, not UTF-8 or nested too deeply); if the database "
     "no longer holds it, that is reported (`checkpoint_missing`), and its head of the system "
     "must be reproduced like a stored one's. Reads only.",
 )
