@@ -61,7 +61,12 @@ class TestModes:
             "/v1/events", content=json.dumps(event), headers={**STRUCTURED, **auth(PUBLISHER)}
         )
         assert response.status_code == 202, response.text
-        assert response.json() == {"accepted": [event["id"]], "duplicates": []}
+        assert response.json() == {
+            "accepted": [event["id"]],
+            "duplicates": [],
+            "accepted_events": [{"id": event["id"], "source": event["source"]}],
+            "duplicate_events": [],
+        }
 
         [record] = await intake.records(LIFECYCLE, 1)
         system_id = event["data"]["system_id"]
@@ -127,15 +132,16 @@ class TestAllOrNothing:
 class TestDuplicates:
     async def test_same_source_and_id_is_accepted_once(self, intake: Intake) -> None:
         event = evaluation()
+        ref = {"id": event["id"], "source": event["source"]}
         for expected in (
-            {"accepted": [event["id"]], "duplicates": []},
-            {"accepted": [], "duplicates": [event["id"]]},
+            {"accepted": [event["id"]], "duplicates": [], "accepted_events": [ref]},
+            {"accepted": [], "duplicates": [event["id"]], "duplicate_events": [ref]},
         ):
             response = await intake.client.post(
                 "/v1/events", content=json.dumps(event), headers={**STRUCTURED, **auth(PUBLISHER)}
             )
             assert response.status_code == 202
-            assert response.json() == expected
+            assert response.json() == {"accepted_events": [], "duplicate_events": [], **expected}
         assert len(await intake.records(LIFECYCLE, 2, max_wait=3)) == 1
 
     async def test_a_batch_repeating_an_event_is_rejected(self, intake: Intake) -> None:

@@ -274,7 +274,12 @@ class TestManifestsThroughEvents:
         )
         response = await post_events(intake, again, OWNER, STRUCTURED)
         assert response.status_code == 202, response.text
-        assert response.json() == {"accepted": [], "duplicates": [again["id"]]}
+        assert response.json() == {
+            "accepted": [],
+            "duplicates": [again["id"]],
+            "accepted_events": [],
+            "duplicate_events": [{"id": again["id"], "source": again["source"]}],
+        }
         assert len(await intake.records(LIFECYCLE, 2, max_wait=3)) == 1
 
     async def test_a_batch_revising_one_system_twice_is_numbered_in_order(

@@ -151,6 +151,10 @@ class TestAttributionAndDuplicates:
         assert again.json() == {
             "accepted": [],
             "duplicates": [body["context"]["id"]],
+            "accepted_events": [],
+            "duplicate_events": [
+                {"id": body["context"]["id"], "source": body["context"]["source"]}
+            ],
             "ignored": [],
         }
         assert len(await intake.records(LIFECYCLE, 2, max_wait=3)) == 1

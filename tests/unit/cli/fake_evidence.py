@@ -69,6 +69,8 @@ class FakeEvidence:
     url: str = ""
     #: event id -> polls answered 404 before it counts as recorded (absent: never recorded).
     recorded_after: dict[str, int] = field(default_factory=dict)
+    #: Ids two sources recorded: asked without `?source=`, they are answered 409.
+    ambiguous: set[str] = field(default_factory=set)
     #: Gate answers in order; the last one repeats.
     gate_answers: list[dict[str, Any]] = field(default_factory=lambda: [ALLOW])
     #: A status to answer the gate with instead (e.g. 503), with its problem detail.
@@ -82,6 +84,13 @@ class FakeEvidence:
         """Status and body for one GET."""
         if path.startswith("/v1/events/"):
             event_id = unquote(path.removeprefix("/v1/events/"))
+            if event_id in self.ambiguous and "source" not in query:
+                return 409, {
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": f"event id {event_id!r} is recorded from 2 sources; "
+                    "pass ?source= to choose one",
+                }
             polls = self._polls[event_id] = self._polls.get(event_id, 0) + 1
             needed = self.recorded_after.get(event_id)
             if needed is None or polls <= needed:

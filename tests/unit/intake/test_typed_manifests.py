@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,15 +15,12 @@ from aigov_events.catalog import AISystemManifest, SystemRegistered, SystemUpdat
 from aigov_intake.api.typed_systems import (
     MAX_DOCUMENT_DEPTH,
     document_errors,
-    plan_revision,
     unknown_field_warnings,
 )
+from aigov_intake.manifests import plan_revision
 from aigov_intake.models import SystemRecord
 from aigov_runtime.errors import ProblemError
-
-SYSTEMS = Path(__file__).resolve().parents[3].parent / "shared" / "examples" / "systems"
-if not SYSTEMS.is_dir():
-    raise FileNotFoundError(f"the public example manifests are missing: expected {SYSTEMS}")
+from tests.fixtures import SYSTEMS
 
 
 def manifest(**metadata: Any) -> AISystemManifest:

@@ -1,10 +1,12 @@
 """The events this pipeline emitted, remembered in a small file so `aigov gate --wait` can await them.
 
 Each successful `aigov emit ...`, `systems register`, `approve` and `waiver ...` appends the
-accepted event's id with its system and release to `.aigov/emitted.json` (in the working
-directory, or `AIGOV_STATE_FILE` / `--state-file`). A CI job runs its steps in one
-checkout, so the gate step finds the ids of the evidence sent before it; a step on another
-runner can pass them with `--event-id` instead.
+accepted event's id and CloudEvents source with its system and release to
+`.aigov/emitted.json` (in the working directory, or `AIGOV_STATE_FILE` / `--state-file`).
+A CI job runs its steps in one checkout, so the gate step finds the events sent before it;
+a step on another runner can pass their ids with `--event-id` instead. An event is
+identified by (source, id): files written before the source was kept have none, and those
+events are awaited by id alone.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ MAX_ENTRIES: Final = 1000
 
 @dataclass(frozen=True)
 class Emitted:
-    """One accepted event: its id and type, the AI system and (if any) the release."""
+    """One accepted event: its id, type and source, the AI system and (if any) the release."""
 
     event_id: str
     event_type: str
     system: str
     version: str | None
     at: str
+    source: str | None = None
+    """The event's CloudEvents source (None in files written by older versions)."""
 
 
 def load(path: Path) -> list[Emitted]:
@@ -56,14 +60,21 @@ def _entry(item: dict[str, Any]) -> Emitted:
         system=str(item.get("system", "")),
         version=None if item.get("version") is None else str(item["version"]),
         at=str(item.get("at", "")),
+        source=item["source"] if isinstance(item.get("source"), str) and item["source"] else None,
     )
 
 
 def remember(
-    path: Path, *, event_id: str, event_type: str, system: str, version: str | None
+    path: Path,
+    *,
+    event_id: str,
+    event_type: str,
+    system: str,
+    version: str | None,
+    source: str | None = None,
 ) -> None:
     """Append one accepted event (atomically: a crashed write leaves the old file)."""
-    entries = [e for e in load(path) if e.event_id != event_id]
+    entries = [e for e in load(path) if (e.source, e.event_id) != (source, event_id)]
     entries.append(
         Emitted(
             event_id=event_id,
@@ -71,6 +82,7 @@ def remember(
             system=system,
             version=version,
             at=datetime.now(UTC).isoformat(timespec="seconds"),
+            source=source,
         )
     )
     document = {"events": [asdict(e) for e in entries[-MAX_ENTRIES:]]}

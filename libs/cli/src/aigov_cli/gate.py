@@ -2,7 +2,8 @@
 
 Asking too early would judge the release without the evaluation the previous step just
 sent (the ledger consumes the event stream asynchronously), so `--wait` first polls
-`GET /v1/events/{id}` until every awaited event is recorded. When the system was
+`GET /v1/events/{id}?source=` until every awaited event is recorded (an event is its
+(source, id); ids given without a source are asked for alone). When the system was
 (re)registered in this pipeline, tiering answers asynchronously too: while the gate says
 the system is not tiered yet and time remains, it is asked again.
 """
@@ -27,6 +28,18 @@ LOG_EVERY_S: Final = 5.0
 REGISTRATION_TYPES: Final = ("system.registered", "system.updated")
 
 Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Awaited:
+    """An event to wait for: its id and, when known, its CloudEvents source."""
+
+    event_id: str
+    source: str | None = None
+
+    def __str__(self) -> str:
+        """The id, and the source when known (for messages)."""
+        return self.event_id if self.source is None else f"{self.event_id} ({self.source})"
 
 
 @dataclass
@@ -86,27 +99,34 @@ class Waiter:
         self.sleep(max(0.0, min(self._interval, self.remaining())))
         self._interval = min(MAX_POLL_S, self._interval * 2)
 
-    def recorded(self, event_id: str) -> bool:
-        """Whether evidence has `event_id` in its ledger (200) or not yet (404)."""
+    def recorded(self, event_id: str, source: str | None = None) -> bool:
+        """Whether evidence has the event in its ledger (200) or not yet (404).
+
+        With `source`, the event (source, id); without, the id alone, which evidence answers
+        409 for when two sources recorded it (a CliError naming them).
+        """
         answer = self.api.get(
-            "evidence", f"/v1/events/{quote(event_id, safe='')}", expect=frozenset({404})
+            "evidence",
+            f"/v1/events/{quote(event_id, safe='')}",
+            params=None if source is None else {"source": source},
+            expect=frozenset({404}),
         )
         return answer.status == 200
 
-    def wait_for(self, event_ids: Sequence[str], *, budget: float) -> None:
-        """Return once every id is recorded; CliError when `budget` seconds run out first."""
-        pending = list(dict.fromkeys(event_ids))
+    def wait_for(self, events: Sequence[Awaited | str], *, budget: float) -> None:
+        """Return once every event is recorded; CliError when `budget` seconds run out first."""
+        pending = list(dict.fromkeys(e if isinstance(e, Awaited) else Awaited(e) for e in events))
         total = len(pending)
         if not total:
             return
         while True:
-            pending = [event_id for event_id in pending if not self.recorded(event_id)]
+            pending = [e for e in pending if not self.recorded(e.event_id, e.source)]
             if not pending:
                 self.progress.done(f"all {total} event(s) of this release are recorded")
                 return
             if self.remaining() <= 0:
                 self.progress.clear()
-                shown = ", ".join(pending[:5]) + (" …" if len(pending) > 5 else "")
+                shown = ", ".join(map(str, pending[:5])) + (" …" if len(pending) > 5 else "")
                 raise CliError(
                     f"timed out after {budget:g}s: {len(pending)} of {total} event(s) are not "
                     f"recorded by evidence yet: {shown}\n"
@@ -135,7 +155,7 @@ def decide(
     *,
     system: str,
     version: str,
-    event_ids: Sequence[str],
+    event_ids: Sequence[Awaited | str],
     registered_here: bool,
     wait: float,
     waiter: Waiter,

@@ -62,6 +62,7 @@ class Session:
     def remember(self, answer: Mapping[str, Any], *, system: str, version: str | None) -> None:
         """Record an accepted event for `aigov gate --wait` (no-op when no event was sent)."""
         event_id = answer.get("event_id")
+        source = answer.get("source")
         if isinstance(event_id, str) and event_id:
             emitted.remember(
                 self.state_file,
@@ -69,6 +70,8 @@ class Session:
                 event_type=str(answer.get("event_type") or ""),
                 system=system,
                 version=version,
+                # Older intakes do not say; evidence is then asked by id alone.
+                source=source if isinstance(source, str) and source else None,
             )
 
 

@@ -15,7 +15,6 @@ from aigov_intake.models import SCHEMA
 from aigov_intake.revisions import RevisionLocks
 from aigov_intake.settings import Settings
 from aigov_runtime.app import build_service_app
-from aigov_runtime.ratelimit import RateLimiter
 from aigov_runtime.resources import ServiceResources, service_lifespan, standard_readiness
 
 SERVICE = "intake"
@@ -28,9 +27,12 @@ ROUTERS = (events.router, typed.router, webhooks.router)
 
 
 class IntakeState(ServiceResources):
-    """Lifespan state: shared resources, rate limiter, revision locks, the future-time bound."""
+    """Lifespan state: shared resources, revision locks, the future-time bound.
 
-    rate_limiter: RateLimiter
+    The per-principal rate limiter is the runtime's, installed on the app by
+    `build_service_app` (`aigov_runtime.ratelimit.rate_limiter_of`).
+    """
+
     revision_locks: RevisionLocks
     max_future_skew: timedelta
 
@@ -45,9 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with resources(app) as state:
             yield IntakeState(
                 **state,
-                rate_limiter=RateLimiter(
-                    rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst
-                ),
                 revision_locks=RevisionLocks(state["engine"]),
                 max_future_skew=settings.max_future_skew,
             )

@@ -15,7 +15,11 @@ Checked in the accept pipeline, so they hold whichever endpoint an event comes t
   in one capacity may not approve it in another, so distinct requirements need distinct
   people;
 - submitters: every principal that sent evidence (any non-decision event) for a release
-  may not approve it or decide its waivers; nor may a waiver's requester decide it.
+  may not approve it or decide its waivers; nor may a waiver's requester decide it;
+- revocation: an `approval.revoked` names the CloudEvents id of an `approval.granted`
+  intake accepted for the same AI system (422 otherwise), and only the principal who
+  granted it, or an admin, may revoke it. Evidence voids every grant of the release with
+  that id, so when grants from several sources share the id, all must be the revoker's.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aigov_events.catalog import (
     ApprovalDenied,
     ApprovalGranted,
+    ApprovalRevoked,
     EventPayload,
     ReleasePayload,
     SystemRegistered,
@@ -38,14 +43,24 @@ from aigov_events.catalog import (
     WaiverRejected,
 )
 from aigov_events.message import DomainEvent
-from aigov_intake.models import ReleaseApproval, ReleaseSubmitter, SystemRecord, WaiverRecord
-from aigov_runtime.auth import Principal
+from aigov_intake.models import (
+    AcceptedEvent,
+    ReleaseApproval,
+    ReleaseSubmitter,
+    SystemRecord,
+    WaiverRecord,
+)
+from aigov_runtime.auth import Principal, Role
 
 ReleaseKey = tuple[str, str]
 
 
 class Forbidden(Exception):
     """The principal may not do this for this AI system, release or waiver (403)."""
+
+
+class UnknownApproval(Exception):
+    """An `approval.revoked` names no approval intake accepted for that AI system (422)."""
 
 
 def approval_subject(payload: ApprovalGranted | ApprovalDenied) -> str:
@@ -66,6 +81,8 @@ class _Known:
     submitters: dict[ReleaseKey, set[str]] = field(default_factory=dict)
     capacities: dict[tuple[str, str, str], str] = field(default_factory=dict)
     waivers: dict[str, WaiverRecord] = field(default_factory=dict)
+    grants: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    """(system id, approval.granted event id) -> the principals who sent a grant with that id."""
 
 
 async def check_duties(
@@ -92,7 +109,9 @@ async def check_duties(
             _check_not_a_submitter(principal, payload, known)
         if isinstance(payload, ApprovalGranted):
             _check_one_capacity(principal, payload, known)
-        _remember(principal, payload, known)
+        if isinstance(payload, ApprovalRevoked):
+            _check_revocation(principal, payload, known)
+        _remember(principal, event, known)
 
 
 async def _load(
@@ -130,6 +149,19 @@ async def _load(
             )
         )
         known.capacities = {(s, v, subject): capacity for s, v, subject, capacity in rows}
+    revoked = {(p.system_id, p.revokes) for p in payloads if isinstance(p, ApprovalRevoked)}
+    if revoked:
+        accepted = AcceptedEvent.__table__  # type: ignore[attr-defined]
+        rows = await session.execute(
+            # By system first: (source, event_id) is the key, system_id the indexed column.
+            select(accepted.c.system_id, accepted.c.event_id, accepted.c.principal).where(
+                accepted.c.system_id.in_({system_id for system_id, _ in revoked}),
+                accepted.c.event_id.in_({event_id for _, event_id in revoked}),
+                accepted.c.event_type == ApprovalGranted.event_type,
+            )
+        )
+        for system_id, event_id, name in rows:
+            known.grants.setdefault((system_id, event_id), set()).add(name)
     waiver_ids = {p.waiver_id for p in payloads if isinstance(p, WaiverGranted | WaiverRejected)}
     for waiver_id in waiver_ids:
         waiver = await session.get(WaiverRecord, waiver_id)
@@ -201,8 +233,27 @@ def _check_one_capacity(principal: Principal, payload: ApprovalGranted, known: _
         )
 
 
-def _remember(principal: Principal, payload: EventPayload, known: _Known) -> None:
+def _check_revocation(principal: Principal, payload: ApprovalRevoked, known: _Known) -> None:
+    granters = known.grants.get((payload.system_id, payload.revokes))
+    if not granters:
+        raise UnknownApproval(
+            f"approval.revoked names {payload.revokes!r}, which is not the id of an "
+            f"approval.granted intake accepted for AI system {payload.system_id!r}: "
+            "`revokes` must be the CloudEvents id of the approval withdrawn"
+        )
+    others = granters - {principal.name}
+    if others and Role.ADMIN not in principal.roles:
+        by = ", ".join(repr(name) for name in sorted(granters))
+        raise Forbidden(
+            f"approval {payload.revokes!r} of AI system {payload.system_id!r} was granted by "
+            f"{by}; only the principal who granted an approval, or an admin, may revoke it, "
+            f"not {principal.name!r}"
+        )
+
+
+def _remember(principal: Principal, event: DomainEvent[Any], known: _Known) -> None:
     """Let later events of the same request see this one (a batch is checked as a sequence)."""
+    payload: EventPayload = event.payload
     if isinstance(payload, SystemRegistered | SystemUpdated):
         known.teams[payload.system_id] = payload.manifest.metadata.team
     if submits(payload):
@@ -210,3 +261,4 @@ def _remember(principal: Principal, payload: EventPayload, known: _Known) -> Non
     if isinstance(payload, ApprovalGranted):
         key = (payload.system_id, payload.version, approval_subject(payload))
         known.capacities.setdefault(key, payload.role)
+        known.grants.setdefault((payload.system_id, event.id), set()).add(principal.name)

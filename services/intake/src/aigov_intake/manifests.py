@@ -85,10 +85,10 @@ def manifest_system_ids(events: Sequence[DomainEvent[Any]]) -> list[str]:
 
 @dataclass(frozen=True)
 class Revised:
-    """The events as intake numbered them, and the ids of manifests that changed nothing."""
+    """The events as intake numbered them, and the (source, id) of manifests that changed nothing."""
 
     events: list[DomainEvent[Any]]
-    unchanged: list[str] = field(default_factory=list)
+    unchanged: list[tuple[str, str]] = field(default_factory=list)
 
 
 def retired_detail(system_id: str) -> str:
@@ -106,7 +106,7 @@ async def revise(
     """
     records: dict[str, RecordedRevision | None] = {}
     out: list[DomainEvent[Any]] = []
-    unchanged: list[str] = []
+    unchanged: list[tuple[str, str]] = []
     async with sessionmaker() as session:
         for event in events:
             payload = event.payload
@@ -122,7 +122,7 @@ async def revise(
             digest = payload.manifest.content_sha256()
             planned = plan_revision(payload.manifest, digest, current)
             if planned is None:
-                unchanged.append(event.id)
+                unchanged.append((event.envelope.source, event.id))
                 continue
             out.append(_with_payload(event, planned))
             # A later manifest of the same system in this request revises this one.

@@ -516,6 +516,10 @@ class EventAccepted(BaseModel):
         description="True when this Idempotency-Key was already accepted here: nothing was "
         "published again.",
     )
+    source: str = Field(
+        description="CloudEvents source of the event: with `event_id`, what identifies it "
+        "(evidence's `GET /v1/events/{event_id}?source=`)."
+    )
 
 
 class WaiverAccepted(EventAccepted):
@@ -564,4 +568,9 @@ class SystemAccepted(BaseModel):
         default_factory=list,
         description="Fields this version of the manifest format does not define: kept in the "
         "manifest, but check them for typos.",
+    )
+    source: str | None = Field(
+        default=None,
+        description="CloudEvents source of the event, if one was sent (with `event_id`, what "
+        "identifies it).",
     )

@@ -6,12 +6,15 @@ Every endpoint ends here, so the rules hold whichever way an event arrives:
 3. scopes and separation of duties (`duties`): a scoped principal acts only for its teams'
    systems, approves only in its configured capacities and in one of them per release, and
    nobody who submitted evidence for a release approves it or decides its waivers;
-4. an event whose (source, id) was already accepted is reported as a duplicate, not re-sent;
+4. an event whose (source, id) the same principal already sent is reported as a duplicate,
+   not re-sent; one another principal sent is refused (409): a (source, id) belongs to its
+   first sender, so nobody can suppress another's event by sending its id first;
 5. the rest is published as one atomic batch, and only after the broker acknowledged it
 6. is it recorded (dedup keys, submitters, approvals, waivers, incidents, manifest revisions).
 
 A crash between 4 and 5 can let a retry publish an event twice; consumers are idempotent
-by event id, so that costs a redundant record, never a double effect.
+by event id, so that costs a redundant record, never a double effect. Two principals racing
+with one new (source, id) can both pass 4; the first write wins the ledger row.
 """
 
 from __future__ import annotations
@@ -93,6 +96,10 @@ class TooFarAhead(Exception):
     """An event's `time` is further ahead of intake's clock than the configured skew (422)."""
 
 
+class UsedByAnother(Exception):
+    """An event's (source, id) was already accepted from another principal (409)."""
+
+
 def check_admissible(
     events: Sequence[DomainEvent[Any]], *, principal: Principal, max_future_skew: timedelta
 ) -> None:
@@ -128,12 +135,35 @@ def _duration(delta: timedelta) -> str:
     return str(timedelta(seconds=seconds))
 
 
+EventKey = tuple[str, str]
+"""An event's identity: (CloudEvents source, id)."""
+
+
 @dataclass(frozen=True)
 class Acceptance:
-    """What happened to the events of one request."""
+    """What happened to the events of one request, each as its (source, id)."""
 
-    accepted: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+    accepted_events: list[EventKey] = field(default_factory=list)
+    duplicate_events: list[EventKey] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> list[str]:
+        """Ids of the events published by this request."""
+        return [event_id for _, event_id in self.accepted_events]
+
+    @property
+    def duplicates(self) -> list[str]:
+        """Ids of the events this principal had sent before (not published again)."""
+        return [event_id for _, event_id in self.duplicate_events]
+
+    def answer(self) -> dict[str, Any]:
+        """The fields every batch answer shares: ids, and the same as (id, source) pairs."""
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "accepted_events": [{"id": i, "source": s} for s, i in self.accepted_events],
+            "duplicate_events": [{"id": i, "source": s} for s, i in self.duplicate_events],
+        }
 
 
 def stamp(event: DomainEvent[Any], principal: Principal) -> DomainEvent[Any]:
@@ -152,12 +182,12 @@ async def accept(
     publisher: Publisher,
     via: str,
     max_future_skew: timedelta,
-    duplicates_before: Sequence[str] = (),
+    duplicates_before: Sequence[EventKey] = (),
 ) -> Acceptance:
     """Authorise, de-duplicate, publish (atomically) and record `events` sent by `principal`.
 
-    `duplicates_before` are ids the caller already found to change nothing (an unchanged
-    manifest); they are reported with the duplicates.
+    `duplicates_before` are (source, id) of events the caller already found to change
+    nothing (an unchanged manifest); they are reported with the duplicates.
     """
     check_admissible(events, principal=principal, max_future_skew=max_future_skew)
     stamped = [stamp(e, principal) for e in events]
@@ -165,9 +195,13 @@ async def accept(
         async with sessionmaker() as session:
             await check_duties(session, stamped, principal)
     ledger = ledger_for(sessionmaker)
-    seen = await ledger.seen([(e.envelope.source, e.id) for e in stamped])
-    fresh = [e for e in stamped if (e.envelope.source, e.id) not in seen]
-    duplicates = [*duplicates_before, *(e.id for e in stamped if (e.envelope.source, e.id) in seen)]
+    senders = await ledger.seen([(e.envelope.source, e.id) for e in stamped])
+    check_not_used_by_another(stamped, senders=senders, principal=principal)
+    fresh = [e for e in stamped if (e.envelope.source, e.id) not in senders]
+    duplicates = [
+        *duplicates_before,
+        *((e.envelope.source, e.id) for e in stamped if (e.envelope.source, e.id) in senders),
+    ]
     if duplicates:
         DUPLICATES.labels(via).inc(len(duplicates))
     if fresh:
@@ -184,10 +218,32 @@ async def accept(
         await ledger.record(fresh, principal)
         for event in fresh:
             ACCEPTED.labels(event.type, via).inc()
-    return Acceptance(accepted=[e.id for e in fresh], duplicates=duplicates)
+    return Acceptance(
+        accepted_events=[(e.envelope.source, e.id) for e in fresh], duplicate_events=duplicates
+    )
 
 
-EventKey = tuple[str, str]
+def check_not_used_by_another(
+    events: Sequence[DomainEvent[Any]], *, senders: dict[EventKey, str], principal: Principal
+) -> None:
+    """Raise UsedByAnother naming the first event whose (source, id) another principal sent.
+
+    Answering "duplicate" would let whoever guesses an upcoming (source, id) suppress the
+    real event: its sender would be told it was accepted, and it would never be published.
+    """
+    for index, event in enumerate(events):
+        sender = senders.get((event.envelope.source, event.id))
+        if sender is None or sender == principal.name:
+            continue
+        which = f"event {event.id!r} ({event.type})"
+        if len(events) > 1:
+            which = f"{which}, item {index} of the batch,"
+        raise UsedByAnother(
+            f"{which}: the (source, id) ({event.envelope.source!r}, {event.id!r}) was already "
+            "used by another principal; choose a unique id (a UUID) for every event you send"
+        )
+
+
 _MAX_KEYS_PER_QUERY = 2000
 
 
@@ -201,7 +257,7 @@ class AcceptLedger:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
-        self._lookups: MicroBatcher[list[EventKey], set[EventKey]] = MicroBatcher(
+        self._lookups: MicroBatcher[list[EventKey], dict[EventKey, str]] = MicroBatcher(
             self._lookup_batch, max_weight=_MAX_KEYS_PER_QUERY, weight=len
         )
         self._writes: MicroBatcher[tuple[Sequence[DomainEvent[Any]], Principal], None] = (
@@ -210,15 +266,15 @@ class AcceptLedger:
             )
         )
 
-    async def seen(self, keys: list[EventKey]) -> set[EventKey]:
-        """Which of these (source, id) keys were accepted before."""
+    async def seen(self, keys: list[EventKey]) -> dict[EventKey, str]:
+        """Which of these (source, id) keys were accepted before, each with who sent it."""
         return await self._lookups.submit(keys)
 
     async def record(self, events: Sequence[DomainEvent[Any]], principal: Principal) -> None:
         """Remember accepted events (dedup keys, submitters, waivers, incidents, revisions)."""
         await self._writes.submit((events, principal))
 
-    async def _lookup_batch(self, requests: list[list[EventKey]]) -> list[set[EventKey]]:
+    async def _lookup_batch(self, requests: list[list[EventKey]]) -> list[dict[EventKey, str]]:
         keys = list({key for request in requests for key in request})
         async with self._sessionmaker() as session:
             if session.get_bind().dialect.name == "postgresql":
@@ -229,12 +285,12 @@ class AcceptLedger:
             else:
                 table = AcceptedEvent.__table__  # type: ignore[attr-defined]
                 rows = await session.execute(
-                    select(table.c.source, table.c.event_id).where(
+                    select(table.c.source, table.c.event_id, table.c.principal).where(
                         tuple_(table.c.source, table.c.event_id).in_(keys)
                     )
                 )
-        found = {(source, event_id) for source, event_id in rows}
-        return [found.intersection(request) for request in requests]
+        found = {(source, event_id): principal for source, event_id, principal in rows}
+        return [{key: found[key] for key in request if key in found} for request in requests]
 
     async def _write_batch(
         self, requests: list[tuple[Sequence[DomainEvent[Any]], Principal]]
@@ -286,7 +342,7 @@ class AcceptLedger:
 # more than the lookup itself; two array parameters keep the statement one prepared
 # shape, and the join probes the primary key once per key.
 _LOOKUP_BY_ARRAYS: TextClause = text(
-    "SELECT a.source, a.event_id FROM accepted_events AS a "
+    "SELECT a.source, a.event_id, a.principal FROM accepted_events AS a "
     "JOIN unnest(:sources, :ids) AS k(source, event_id) "
     "ON a.source = k.source AND a.event_id = k.event_id"
 ).bindparams(

@@ -10,7 +10,7 @@ import click
 from aigov_cli import emitted
 from aigov_cli.commands.options import json_option
 from aigov_cli.errors import EXIT_DENY, CliError
-from aigov_cli.gate import REGISTRATION_TYPES, Progress, Waiter, decide
+from aigov_cli.gate import REGISTRATION_TYPES, Awaited, Progress, Waiter, decide
 from aigov_cli.render import gate_decision
 from aigov_cli.session import output, pass_session
 from aigov_cli.values import Duration
@@ -51,7 +51,11 @@ def gate(
     session = pass_session(ctx)
     api = session.api()
     own = emitted.for_release(emitted.load(session.state_file), system=system, version=release)
-    awaited = [*(e.event_id for e in own), *event_ids] if wait > 0 else []
+    awaited = (
+        [*(Awaited(e.event_id, e.source) for e in own), *(Awaited(i) for i in event_ids)]
+        if wait > 0
+        else []
+    )
     registered_here = wait > 0 and any(
         e.event_type.removeprefix("io.aigov.").startswith(REGISTRATION_TYPES) for e in own
     )

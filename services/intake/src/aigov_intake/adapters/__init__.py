@@ -29,6 +29,7 @@ from pydantic import BaseModel, BeforeValidator, Field, ValidationError, WithJso
 
 from aigov_events.catalog import EventPayload
 from aigov_events.message import DomainEvent, new_event
+from aigov_intake.answers import ListsEvents
 
 #: The key users put on labels, tags and custom data to name their AI system
 #: (the same key as `aigov_intake.attribution.SYSTEM_KEY`).
@@ -114,9 +115,12 @@ class Outcome:
     drafts: list[Draft] = field(default_factory=list)
     ignored: list[IgnoredItem] = field(default_factory=list)
 
-    def receipt(self, *, accepted: list[str], duplicates: list[str]) -> WebhookReceipt:
-        """The answer to the webhook once the events were accepted (or found to be duplicates)."""
-        return WebhookReceipt(accepted=accepted, duplicates=duplicates, ignored=self.ignored)
+    def receipt(self, answer: Mapping[str, Any] | None = None) -> WebhookReceipt:
+        """The answer to the webhook once the events were accepted (or found to be duplicates).
+
+        `answer` holds the `ListsEvents` fields (`Acceptance.answer()`); None: nothing was sent.
+        """
+        return WebhookReceipt(**(answer or {"accepted": []}), ignored=self.ignored)
 
     def events(self, *, actor: str) -> list[DomainEvent[Any]]:
         """The drafts as aigov events (one per distinct id: a payload repeating an item counts once)."""
@@ -143,10 +147,9 @@ def ignored(ref: str, reason: str) -> Outcome:
     return Outcome(ignored=[IgnoredItem(ref=ref, reason=reason)])
 
 
-class WebhookReceipt(BaseModel):
+class WebhookReceipt(ListsEvents):
     """Intake's answer to a webhook (202): what was published, already known, or ignored."""
 
-    accepted: list[str] = Field(description="Ids of the events published by this request.")
     duplicates: list[str] = Field(
         default_factory=list,
         description="Ids accepted by an earlier delivery of the same payload: not published again.",

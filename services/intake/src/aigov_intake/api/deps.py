@@ -1,49 +1,43 @@
-"""Dependencies shared by intake's routes: resources from the lifespan, auth, rate limits."""
+"""Dependencies shared by intake's routes: resources from the lifespan, the rate-limited caller."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aigov_events.message import DomainEvent
 from aigov_events.producer import Publisher
 from aigov_intake import manifests, service
-from aigov_intake.duties import Forbidden
+from aigov_intake.duties import Forbidden, UnknownApproval
 from aigov_intake.policy import NotAcceptedHere, NotAllowed
 from aigov_intake.revisions import RevisionLocks
-from aigov_runtime.auth import Principal, authenticated
-from aigov_runtime.errors import ProblemError
-from aigov_runtime.ratelimit import RateLimiter
+from aigov_runtime.auth import Principal
+from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.ratelimit import LimitedPrincipal
 
-RATE_LIMITER_STATE = "rate_limiter"  # key of IntakeState
 BROKER_RETRY_AFTER_S = "5"
+ID_USED_BY_ANOTHER = (
+    "an event's (source, id) was already used by another principal (choose a unique id; "
+    "the same principal's retry is a 202 duplicate)"
+)
+
+Caller = LimitedPrincipal
+"""An authenticated principal within its request rate (the runtime's limiter of the app)."""
 
 
-def rate_limiter(request: Request) -> RateLimiter:
-    """The app's rate limiter (created in the lifespan)."""
-    limiter: RateLimiter = getattr(request.state, RATE_LIMITER_STATE)
-    return limiter
+def accept_problems(*statuses: int, conflict: str | None = None) -> dict[int | str, Any]:
+    """Problem `responses=` of a route that publishes through `accept`: `statuses` and a 409.
 
-
-async def limited_principal(
-    request: Request, principal: Annotated[Principal, Depends(authenticated)]
-) -> Principal:
-    """The authenticated principal, within its request rate (429 + Retry-After otherwise)."""
-    wait = rate_limiter(request).acquire(f"principal:{principal.name}")
-    if wait > 0:
-        raise ProblemError(
-            429,
-            f"rate limit exceeded for {principal.name!r}; retry later",
-            headers={"Retry-After": str(max(1, int(wait + 0.999)))},
-        )
-    return principal
-
-
-Caller = Annotated[Principal, Depends(limited_principal)]
-"""An authenticated, rate-limited principal."""
+    Every such route can answer 409 for a (source, id) another principal sent first;
+    `conflict` names the route's other 409, if it has one.
+    """
+    responses = problem_responses(*statuses, 409)
+    reasons = [conflict, ID_USED_BY_ANOTHER] if conflict else [ID_USED_BY_ANOTHER]
+    responses[409] = {**responses[409], "description": f"Conflict: {'; or '.join(reasons)}."}
+    return responses
 
 
 def sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -78,7 +72,7 @@ async def accept(
     via: str,
     manifests_numbered: bool = False,
 ) -> service.Acceptance:
-    """Run the accept pipeline and turn its refusals into problem responses (403/409/422/503).
+    """Run the accept pipeline and turn its refusals into problem responses (403/409/413/422/503).
 
     Manifest revisions among `events` are numbered and hashed by intake (`manifests`) under
     their systems' revision locks, unless the caller already did so holding them
@@ -105,6 +99,12 @@ async def accept(
     except manifests.RetiredSystem as exc:
         service.REJECTED.labels(via, "retired").inc(len(events))
         raise ProblemError(409, str(exc)) from None
+    except service.UsedByAnother as exc:
+        service.REJECTED.labels(via, "id_used_by_another").inc(len(events))
+        raise ProblemError(409, str(exc)) from None
+    except UnknownApproval as exc:
+        service.REJECTED.labels(via, "unknown_approval").inc(len(events))
+        raise ProblemError(422, str(exc)) from None
     except (NotAllowed, Forbidden) as exc:
         service.REJECTED.labels(via, "forbidden").inc(len(events))
         raise ProblemError(403, str(exc)) from None
@@ -130,7 +130,7 @@ async def _accept(
     *,
     principal: Principal,
     via: str,
-    duplicates_before: list[str] | None = None,
+    duplicates_before: list[service.EventKey] | None = None,
 ) -> service.Acceptance:
     return await service.accept(
         events,

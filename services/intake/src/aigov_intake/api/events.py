@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Final
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, Field
 
 from aigov_events.catalog import EvaluationCompleted
 from aigov_events.envelope import (
@@ -18,11 +17,12 @@ from aigov_events.envelope import (
 )
 from aigov_events.errors import InvalidEnvelope, InvalidPayload, UnknownEventType
 from aigov_events.message import ACTOR, DomainEvent, decode
-from aigov_intake.api.deps import Caller, accept
+from aigov_intake.answers import ListsEvents
+from aigov_intake.api.deps import Caller, accept, accept_problems
 from aigov_intake.bodies import media_type, parse_json, payload_errors, unprocessable
 from aigov_intake.service import REJECTED
 from aigov_runtime.auth import Principal
-from aigov_runtime.errors import FieldError, ProblemError, problem_responses
+from aigov_runtime.errors import FieldError, ProblemError
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -31,14 +31,8 @@ HTTP_HEADER_PREFIX: Final = "ce-"
 VIA: Final = "events"
 
 
-class Accepted(BaseModel):
-    """The events intake published (202) and those it had already accepted before."""
-
-    accepted: list[str] = Field(description="Ids of the events published by this request.")
-    duplicates: list[str] = Field(
-        default_factory=list,
-        description="Ids whose (source, id) was accepted earlier: not published again.",
-    )
+class Accepted(ListsEvents):
+    """The events intake published (202) and those this principal had sent before."""
 
 
 _EXAMPLE_EVENT: Final[dict[str, Any]] = {
@@ -195,13 +189,16 @@ def _indexed(index: int, item: Any) -> CloudEvent:
     summary="Publish CloudEvents (structured, batch or binary mode)",
     response_model=Accepted,
     openapi_extra=OPENAPI_BODY,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+    responses=accept_problems(
+        400, 401, 403, 413, 415, 422, 429, 503, conflict="a manifest for a retired AI system"
+    ),
 )
 async def post_events(request: Request, principal: Caller) -> Accepted:
     """Validate every event against the catalog, then publish them all or none (202 after ack).
 
     Manifest revisions (`system.registered` / `system.updated`) are numbered and hashed by
-    intake whatever the client put in them; a retired system's id is 409.
+    intake whatever the client put in them; a retired system's id is 409, and so is a
+    (source, id) another principal already sent (the same principal's retry is a duplicate).
     """
     raw = await request.body()
     envelopes = _envelopes(request, raw)
@@ -212,4 +209,4 @@ async def post_events(request: Request, principal: Caller) -> Accepted:
     if len(set(keys)) != len(keys):
         raise ProblemError(422, "the batch repeats an event (same source and id)")
     result = await accept(request, events, principal=principal, via=VIA)
-    return Accepted(accepted=result.accepted, duplicates=result.duplicates)
+    return Accepted(**result.answer())

@@ -166,6 +166,7 @@ class Published:
     event_type: str
     system_id: str
     duplicate: bool
+    source: str
 
     def fields(self) -> dict[str, Any]:
         """The `EventAccepted` fields of the response."""
@@ -174,6 +175,7 @@ class Published:
             "event_type": self.event_type,
             "system_id": self.system_id,
             "duplicate": self.duplicate,
+            "source": self.source,
         }
 
 
@@ -240,7 +242,8 @@ async def publish(
         event_id=event.id,
         event_type=event.type,
         system_id=payload.system_id,
-        duplicate=event.id in result.duplicates,
+        duplicate=(event.envelope.source, event.id) in result.duplicate_events,
+        source=event.envelope.source,
     )
 
 

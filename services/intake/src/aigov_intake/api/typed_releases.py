@@ -15,7 +15,7 @@ from aigov_events.catalog import (
     DeploymentRolledBack,
     EvaluationCompleted,
 )
-from aigov_intake.api.deps import Caller
+from aigov_intake.api.deps import Caller, accept_problems
 from aigov_intake.api.typed_common import (
     IdempotencyKey,
     Now,
@@ -33,7 +33,6 @@ from aigov_intake.schemas import (
     EvaluationRequest,
     EventAccepted,
 )
-from aigov_runtime.errors import problem_responses
 
 router = APIRouter(tags=["releases"])
 
@@ -42,7 +41,7 @@ ARTIFACTS: Final = source("artifacts")
 DEPLOYMENTS: Final = source("deployments")
 APPROVALS: Final = source("approvals")
 
-_ERRORS: Final = problem_responses(400, 401, 403, 413, 415, 422, 429, 503)
+_ERRORS: Final = accept_problems(400, 401, 403, 413, 415, 422, 429, 503)
 
 
 @router.post(

@@ -26,7 +26,7 @@ from aigov_events.catalog import (
     IncidentResolved,
 )
 from aigov_intake import service
-from aigov_intake.api.deps import Caller, sessionmaker
+from aigov_intake.api.deps import Caller, accept_problems, sessionmaker
 from aigov_intake.api.typed_common import (
     IdempotencyKey,
     Now,
@@ -51,7 +51,7 @@ from aigov_intake.schemas import (
     IncidentResolveRequest,
 )
 from aigov_runtime.auth import Principal
-from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.errors import ProblemError
 
 router = APIRouter()
 
@@ -63,7 +63,18 @@ RESOLUTIONS: Final = source("incidents/resolve")
 ALERT_ID_PREFIX: Final = "A"
 INCIDENT_ID_PREFIX: Final = "INC"
 
-_STEP_ERRORS: Final = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+_STEP_ERRORS: Final = accept_problems(
+    400,
+    401,
+    403,
+    404,
+    413,
+    415,
+    422,
+    429,
+    503,
+    conflict="the incident is not in a status this step follows",
+)
 
 
 def alert_fingerprint(system_id: str, signal: str, labels: Mapping[str, str]) -> str:
@@ -94,7 +105,7 @@ def alert_fingerprint(system_id: str, signal: str, labels: Mapping[str, str]) ->
             "issues an id, hashes system + signal + labels, and uses the time it received it."
         ),
     ),
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=accept_problems(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def raise_alert(
     request: Request, principal: Caller, now: Now, idempotency_key: IdempotencyKey = None
@@ -130,7 +141,7 @@ async def raise_alert(
         {"privacy": INCIDENT},
         description="What happened, how severe, and whether it is an EU AI Act serious incident.",
     ),
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=accept_problems(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def report_incident(
     request: Request, principal: Caller, now: Now, idempotency_key: IdempotencyKey = None

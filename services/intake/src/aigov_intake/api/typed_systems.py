@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from aigov_events.catalog import AISystemManifest, SystemRegistered, SystemUpdated
 from aigov_intake import service
-from aigov_intake.api.deps import Caller, revision_locks, sessionmaker
+from aigov_intake.api.deps import Caller, accept_problems, revision_locks, sessionmaker
 from aigov_intake.api.typed_common import (
     IdempotencyKey,
     authorize,
@@ -35,13 +35,13 @@ from aigov_intake.bodies import (
     JSON_TYPES,
     YAML_TYPES,
     parse_json,
-    parse_yaml,
+    read_yaml,
     require_media_type,
     unprocessable,
 )
 from aigov_intake.manifests import plan_revision, retired_detail
 from aigov_intake.schemas import SystemAccepted
-from aigov_runtime.errors import FieldError, ProblemError, problem_responses
+from aigov_runtime.errors import FieldError, ProblemError
 
 router = APIRouter(tags=["systems"])
 
@@ -113,13 +113,14 @@ def unknown_field_warnings(manifest: AISystemManifest) -> list[str]:
 async def read_manifest(request: Request) -> AISystemManifest:
     """The body as a manifest: JSON or YAML (415 / 400), plain data and a valid AISystem (422)."""
     kind = require_media_type(request, JSON_TYPES | YAML_TYPES)
-    raw = await request.body()
     if kind in YAML_TYPES:
+        # In a worker thread, within the app's AIGOV_MAX_YAML_BYTES / _NODES: a large or
+        # alias-heavy manifest must not stall every other request on the event loop.
         with parsing("YAML"):
-            document = parse_yaml(raw)
+            document = await read_yaml(request)
     else:
         with parsing("JSON"):
-            document = parse_json(raw)
+            document = parse_json(await request.body())
     if errors := document_errors(document):
         raise unprocessable("the manifest holds values that are not JSON data", errors)
     return validate_body_as(AISystemManifest, document)
@@ -162,7 +163,9 @@ OPENAPI_BODY: Final[dict[str, Any]] = {
     openapi_extra=OPENAPI_BODY,
     responses={
         200: {"model": SystemAccepted, "description": "Same manifest as the current revision."},
-        **problem_responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
+        **accept_problems(
+            400, 401, 403, 413, 415, 422, 429, 503, conflict="the AI system was retired"
+        ),
     },
 )
 async def submit_system(
@@ -217,6 +220,7 @@ async def submit_system(
             event_type=published.event_type,
             duplicate=True,
             warnings=warnings,
+            source=published.source,
         )
     return SystemAccepted(
         system_id=system_id,
@@ -229,4 +233,5 @@ async def submit_system(
             payload.previous_manifest_sha256 if isinstance(payload, SystemUpdated) else None
         ),
         warnings=warnings,
+        source=published.source,
     )

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, status
 
 from aigov_events.catalog import WaiverGranted, WaiverRejected, WaiverRequested
 from aigov_intake import service
-from aigov_intake.api.deps import Caller, sessionmaker
+from aigov_intake.api.deps import Caller, accept_problems, sessionmaker
 from aigov_intake.api.typed_common import (
     IdempotencyKey,
     Now,
@@ -32,7 +32,7 @@ from aigov_intake.api.typed_examples import WAIVER_REQUEST
 from aigov_intake.api.typed_openapi import json_body
 from aigov_intake.schemas import WaiverAccepted, WaiverDecisionRequest, WaiverRequest
 from aigov_runtime.auth import Principal
-from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.errors import ProblemError
 
 router = APIRouter(tags=["waivers"])
 
@@ -50,7 +50,9 @@ _DECISION_BODY: Final = json_body(
     },
     description="Why the approver decided so. The waiver's requester may not decide it (403).",
 )
-_DECISION_ERRORS: Final = problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+_DECISION_ERRORS: Final = accept_problems(
+    400, 401, 403, 404, 413, 415, 422, 429, 503, conflict="the waiver was already decided"
+)
 
 
 @router.post(
@@ -63,7 +65,7 @@ _DECISION_ERRORS: Final = problem_responses(400, 401, 403, 404, 409, 413, 415, 4
         {"prompt-injection": WAIVER_REQUEST},
         description="The controls to waive, why, what compensates, and until when (future).",
     ),
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=accept_problems(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def request_waiver(
     request: Request, principal: Caller, now: Now, idempotency_key: IdempotencyKey = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aigov_intake.api.deps import accept_problems
 from aigov_runtime.errors import problem_responses
 
 
@@ -32,8 +33,11 @@ def query_parameter(name: str, description: str) -> dict[str, Any]:
 def signed_receiver_responses(
     *statuses: int, tool: str, secret_variable: str
 ) -> dict[int | str, Any]:
-    """Problem responses of a signed receiver, its 503 saying when the receiver is off."""
-    responses = problem_responses(*statuses, 503)
+    """Problem responses of a signed receiver, its 503 saying when the receiver is off.
+
+    The 409 of every route that publishes through the accept pipeline is included.
+    """
+    responses: dict[int | str, Any] = {**problem_responses(*statuses), **accept_problems(503)}
     responses[503] = {
         **responses[503],
         "description": (

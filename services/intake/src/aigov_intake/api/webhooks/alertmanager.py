@@ -19,11 +19,11 @@ from aigov_intake.adapters import (
     request_body,
 )
 from aigov_intake.adapters.alerting import AlertmanagerNotification
-from aigov_intake.api.deps import Caller, accept
+from aigov_intake.api.deps import Caller, accept, accept_problems
 from aigov_intake.attribution import QUERY_PARAMETER, resolve_system
 from aigov_intake.bodies import read_json
 from aigov_runtime.auth import Role, require_roles
-from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.errors import ProblemError
 
 router = APIRouter()
 
@@ -91,7 +91,7 @@ def alert_group_system(request: Request, named: list[str | None]) -> str:
     response_model=WebhookReceipt,
     dependencies=[Depends(require_roles(Role.PUBLISHER))],
     openapi_extra=OPENAPI_BODY,
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=accept_problems(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def receive_alertmanager(request: Request, principal: Caller) -> WebhookReceipt:
     """Publish one alert event per alert of the group, all or none (202 after the broker's ack)."""
@@ -105,4 +105,4 @@ async def receive_alertmanager(request: Request, principal: Caller) -> WebhookRe
     result = await accept(
         request, outcome.events(actor=principal.name), principal=principal, via=VIA
     )
-    return outcome.receipt(accepted=result.accepted, duplicates=result.duplicates)
+    return outcome.receipt(result.answer())

@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from typing import Any, Final
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from aigov_intake.adapters import github as adapter
+from aigov_intake.answers import ListsEvents
 from aigov_intake.api import deps
 from aigov_intake.api.webhooks._openapi import (
     header_parameter,
@@ -39,6 +41,7 @@ from aigov_intake.settings import Settings
 from aigov_intake.signatures import SignatureError, verify_github
 from aigov_runtime.auth import Principal, Role
 from aigov_runtime.errors import FieldError, ProblemError
+from aigov_runtime.ratelimit import rate_limiter_of
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ FORM_TYPE: Final = "application/x-www-form-urlencoded"
 _MAX_ECHO: Final = 200
 
 
-class GithubReceipt(BaseModel):
+class GithubReceipt(ListsEvents):
     """What intake did with a GitHub delivery."""
 
     delivery: str | None = Field(description="The delivery's X-GitHub-Delivery.")
@@ -130,13 +133,15 @@ def _verify(request: Request, raw: bytes, settings: Settings) -> None:
 
 
 def _rate_limit(request: Request) -> None:
-    wait = deps.rate_limiter(request).acquire(VIA)
+    # The app's one limiter (the runtime's), keyed by the sender: a signed delivery has no
+    # token, and "webhook:" keys never meet the "principal:" ones.
+    wait = rate_limiter_of(request.app).acquire(f"webhook:{VIA}")
     if wait > 0:
         _reject("rate_limited")
         raise ProblemError(
             429,
             "rate limit exceeded for GitHub deliveries; retry later",
-            headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
 
 
@@ -232,6 +237,4 @@ async def post_github(request: Request, response: Response) -> GithubReceipt:
         "GitHub delivery accepted",
         extra={"event": event, "delivery": echo, "system_id": system_id},
     )
-    return GithubReceipt(
-        delivery=echo, event=event, accepted=result.accepted, duplicates=result.duplicates
-    )
+    return GithubReceipt(delivery=echo, event=event, **result.answer())

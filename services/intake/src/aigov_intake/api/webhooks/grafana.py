@@ -20,11 +20,11 @@ from aigov_intake.adapters import (
     request_body,
 )
 from aigov_intake.adapters.alerting import GrafanaNotification
-from aigov_intake.api.deps import Caller, accept
+from aigov_intake.api.deps import Caller, accept, accept_problems
 from aigov_intake.api.webhooks.alertmanager import alert_group_system
 from aigov_intake.bodies import read_json
 from aigov_runtime.auth import Role, require_roles
-from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.errors import ProblemError
 
 router = APIRouter()
 
@@ -85,7 +85,7 @@ OPENAPI_BODY: Final = request_body(
     response_model=WebhookReceipt,
     dependencies=[Depends(require_roles(Role.PUBLISHER))],
     openapi_extra=OPENAPI_BODY,
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=accept_problems(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def receive_grafana(request: Request, principal: Caller) -> WebhookReceipt:
     """Publish one alert event per alert of the group, all or none (202 after the broker's ack)."""
@@ -94,9 +94,7 @@ async def receive_grafana(request: Request, principal: Caller) -> WebhookReceipt
         notification = alerting.parse_grafana(body)
         if alerting.is_grafana_test(notification):
             # "Test" on the contact point must succeed without paging anyone.
-            return ignored("TestAlert", "Grafana contact point test notification").receipt(
-                accepted=[], duplicates=[]
-            )
+            return ignored("TestAlert", "Grafana contact point test notification").receipt()
         system_id = alert_group_system(request, alerting.named_systems(notification))
         outcome = alerting.map_grafana(notification, system_id=system_id)
     except PayloadRejected as exc:
@@ -104,4 +102,4 @@ async def receive_grafana(request: Request, principal: Caller) -> WebhookReceipt
     result = await accept(
         request, outcome.events(actor=principal.name), principal=principal, via=VIA
     )
-    return outcome.receipt(accepted=result.accepted, duplicates=result.duplicates)
+    return outcome.receipt(result.answer())

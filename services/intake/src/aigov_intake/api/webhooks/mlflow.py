@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from typing import Any, Final
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from aigov_intake.adapters import mlflow as adapter
+from aigov_intake.answers import ListsEvents
 from aigov_intake.api import deps
 from aigov_intake.api.webhooks._openapi import (
     header_parameter,
@@ -43,6 +45,7 @@ from aigov_intake.settings import Settings
 from aigov_intake.signatures import MlflowScheme, SignatureError, verify_mlflow
 from aigov_runtime.auth import Principal, Role
 from aigov_runtime.errors import ProblemError
+from aigov_runtime.ratelimit import rate_limiter_of
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ TIMESTAMP_HEADER: Final = "X-MLflow-Timestamp"
 _MAX_ECHO: Final = 200
 
 
-class MlflowReceipt(BaseModel):
+class MlflowReceipt(ListsEvents):
     """What intake did with an MLflow delivery."""
 
     delivery: str | None = Field(description="The delivery's X-MLflow-Delivery-Id.")
@@ -164,13 +167,15 @@ def _reject(reason: str) -> None:
 
 
 def _rate_limit(request: Request) -> None:
-    wait = deps.rate_limiter(request).acquire(VIA)
+    # The app's one limiter (the runtime's), keyed by the sender: a signed delivery has no
+    # token, and "webhook:" keys never meet the "principal:" ones.
+    wait = rate_limiter_of(request.app).acquire(f"webhook:{VIA}")
     if wait > 0:
         _reject("rate_limited")
         raise ProblemError(
             429,
             "rate limit exceeded for MLflow deliveries; retry later",
-            headers={"Retry-After": str(max(1, int(wait + 0.999)))},
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
 
 
@@ -238,7 +243,6 @@ async def post_mlflow(request: Request) -> MlflowReceipt:
     return MlflowReceipt(
         delivery=echo,
         event=delivery.event,
-        accepted=result.accepted,
-        duplicates=result.duplicates,
         notes=list(statement.notes),
+        **result.answer(),
     )

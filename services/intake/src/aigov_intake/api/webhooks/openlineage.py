@@ -18,11 +18,11 @@ from aigov_intake.adapters import (
     openlineage,
     request_body,
 )
-from aigov_intake.api.deps import Caller, accept
+from aigov_intake.api.deps import Caller, accept, accept_problems
 from aigov_intake.attribution import QUERY_PARAMETER, resolve_system
 from aigov_intake.bodies import read_json
 from aigov_runtime.auth import Role, require_roles
-from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.errors import ProblemError
 
 router = APIRouter()
 
@@ -102,7 +102,7 @@ OPENAPI_BODY: Final = request_body(
     response_model=WebhookReceipt,
     dependencies=[Depends(require_roles(Role.PUBLISHER))],
     openapi_extra=OPENAPI_BODY,
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503),
+    responses=accept_problems(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def receive_openlineage(request: Request, principal: Caller) -> WebhookReceipt:
     """Record the datasets of a tagged run or job as lineage evidence (202 after the broker's ack)."""
@@ -133,9 +133,9 @@ async def receive_openlineage(request: Request, principal: Caller) -> WebhookRec
         raise ProblemError(422, exc.detail, errors=exc.errors) from None
     events = outcome.events(actor=principal.name)
     if not events:
-        return outcome.receipt(accepted=[], duplicates=[])
+        return outcome.receipt()
     result = await accept(request, events, principal=principal, via=VIA)
-    return outcome.receipt(accepted=result.accepted, duplicates=result.duplicates)
+    return outcome.receipt(result.answer())
 
 
 def _ignore_unattributed(request: Request) -> bool:
