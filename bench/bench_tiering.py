@@ -33,6 +33,7 @@ from aigov_events.message import decode, new_event
 from aigov_events.producer import Publisher
 from aigov_events.testing import drop_topics
 from aigov_events.topics import DECISIONS
+from aigov_intake.api.typed_examples import examples_dir
 from aigov_runtime.resources import open_bus
 from aigov_runtime.testing import app_client
 from aigov_tiering.app import create_app
@@ -47,7 +48,7 @@ if str(ROOT) not in sys.path:
 from deploy.local import stack  # noqa: E402
 
 REPORT = ROOT / "bench" / "reports" / "tiering.md"
-EXAMPLES = ROOT.parent / "shared" / "examples" / "systems"
+EXAMPLES = examples_dir() / "systems"
 
 
 @dataclass

@@ -20,10 +20,10 @@ import pytest
 import yaml
 
 from tests.e2e.deployment import Deployment, Receiver, unique
+from tests.fixtures import EXAMPLES
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.e2e, pytest.mark.timeout(600)]
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
 VERSION = "2026.11.3"
 
 

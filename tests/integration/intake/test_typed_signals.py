@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,19 +17,17 @@ from aigov_events.catalog import (
 )
 from aigov_events.envelope import from_kafka_record
 from aigov_events.topics import SIGNALS
+from tests.fixtures import REQUESTS
 from tests.integration.intake.conftest import APPROVER, OWNER, PUBLISHER, READER, Intake, auth
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-REQUESTS = Path(__file__).resolve().parents[3].parent / "shared" / "examples" / "requests"
-if not REQUESTS.is_dir():
-    raise FileNotFoundError(f"the public example requests are missing: expected {REQUESTS}")
 
 JSON = {"Content-Type": "application/json"}
 
 
 def example(name: str, **changes: Any) -> dict[str, Any]:
-    """A request example from ../shared/examples/requests, with `changes` applied."""
+    """A request example from examples/requests, with `changes` applied."""
     body: dict[str, Any] = json.loads((REQUESTS / name).read_text())
     body.update(changes)
     return body

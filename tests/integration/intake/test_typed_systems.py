@@ -6,7 +6,6 @@ import copy
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from aigov_events.envelope import from_kafka_record
 from aigov_events.topics import LIFECYCLE
 from aigov_intake.app import create_app
 from aigov_runtime.testing import app_client
+from tests.fixtures import SYSTEMS
 from tests.integration.intake.conftest import (
     APPROVER,
     OWNER,
@@ -34,9 +34,6 @@ from tests.integration.intake.conftest import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-SYSTEMS = Path(__file__).resolve().parents[3].parent / "shared" / "examples" / "systems"
-if not SYSTEMS.is_dir():
-    raise FileNotFoundError(f"the public example manifests are missing: expected {SYSTEMS}")
 EXAMPLE_FILES = sorted(path.name for path in SYSTEMS.glob("*.yaml"))
 if not EXAMPLE_FILES:
     raise FileNotFoundError(f"no example manifests (*.yaml) in {SYSTEMS}")
@@ -142,6 +139,7 @@ class TestExamples:
             "previous_manifest_sha256": None,
             "duplicate": False,
             "warnings": [],
+            "source": "/aigov/intake/systems",
         }
 
         [record] = await private_intake.records(LIFECYCLE, 1)
@@ -184,6 +182,7 @@ class TestRevisions:
             "previous_manifest_sha256": None,
             "duplicate": False,
             "warnings": [],
+            "source": None,
         }
 
         second = copy.deepcopy(first)

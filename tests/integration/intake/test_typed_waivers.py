@@ -6,7 +6,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from aigov_events.topics import LIFECYCLE
 from aigov_intake.api.typed_common import clock
 from aigov_intake.app import create_app
 from aigov_runtime.testing import app_client
+from tests.fixtures import REQUESTS
 from tests.integration.intake.conftest import (
     APPROVER,
     APPROVER_PUBLISHER,
@@ -29,9 +29,6 @@ from tests.integration.intake.conftest import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
-REQUESTS = Path(__file__).resolve().parents[3].parent / "shared" / "examples" / "requests"
-if not REQUESTS.is_dir():
-    raise FileNotFoundError(f"the public example requests are missing: expected {REQUESTS}")
 
 #: The day the examples were written: the example waiver expires a month later, and intake
 #: refuses expiries in the past, so these tests run at this date whatever the real one is.

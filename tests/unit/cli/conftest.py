@@ -18,11 +18,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from aigov_cli.main import cli
+from tests.fixtures import EXAMPLES as EXAMPLES  # re-exported: test modules import it from here
 from tests.unit.cli.servers import PUBLISHER, Published, published, serve
-
-EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "examples"
-if not EXAMPLES.is_dir():
-    raise FileNotFoundError(f"the public examples are missing: expected {EXAMPLES}")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +20,12 @@ from aigov_embedded.openapi import merge_openapi
 from aigov_embedded.settings import Settings
 from aigov_runtime.asgi import running_lifespan
 from aigov_runtime.testing import app_client
+from tests.fixtures import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "examples"
 READER = {"Authorization": "Bearer dev-reader-token-please-change"}
 PUBLISHER = {"Authorization": "Bearer dev-publisher-token-please-change"}
+# With the public dev tokens the services answer loopback host names only, like `make run`.
+LOOPBACK = "http://127.0.0.1:8080"
 
 
 @pytest.fixture(autouse=True)
@@ -183,9 +188,9 @@ class TestDemo:
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), timeout=30.0
             ) as client:
-                demo = Demo(client, Endpoints.single("http://aigov"))
+                demo = Demo(client, Endpoints.single(LOOPBACK))
                 answers = await load(demo)
-                again = await load(Demo(client, Endpoints.single("http://aigov")))
+                again = await load(Demo(client, Endpoints.single(LOOPBACK)))
         decisions = {(system, answer["tier"], answer["decision"]) for system, _, answer in answers}
         assert decisions == {
             ("code-assistant", "low", "allow"),
@@ -197,10 +202,31 @@ class TestDemo:
         assert "prompt_injection_success_rate" in reasons["evaluation.prompt_injection"]
         assert again == [], "a second load leaves existing data alone"
 
+    async def test_demo_loads_after_the_dates_in_the_example_files(self, tmp_path: Path) -> None:
+        # The example files keep the day they were written (the waiver expires a month
+        # later). Run on examples dated two years back: what `make run` meets on any day
+        # after the example waiver's expiry, with every service on the real clock.
+        examples = tmp_path / "examples"
+        shutil.copytree(EXAMPLES, examples)
+        waiver_file = examples / "requests" / "waiver-request.json"
+        waiver = json.loads(waiver_file.read_text("utf-8"))
+        expires_at = datetime.fromisoformat(waiver["expires_at"]) - timedelta(days=2 * 365)
+        waiver_file.write_text(json.dumps({**waiver, "expires_at": expires_at.isoformat()}))
+        app = create_app(Settings(data_dir=tmp_path / "data"))
+        async with running_lifespan(app):
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), timeout=30.0
+            ) as client:
+                demo = Demo(client, Endpoints.single(LOOPBACK), examples=examples)
+                answers = await load(demo)
+        assert {(system, answer["decision"]) for system, _, answer in answers} == {
+            ("code-assistant", "allow"),
+            ("support-summarizer", "deny"),
+            ("hr-policy-assistant", "deny"),
+        }
 
-def test_demo_examples_are_the_public_examples_unchanged() -> None:
-    packaged = Path(demo_module.__file__).parent / "examples"
-    assert EXAMPLES.is_dir(), f"the shared examples folder is missing: expected {EXAMPLES}"
-    for kind in ("systems", "requests"):
-        for shared in sorted((EXAMPLES / kind).iterdir()):
-            assert (packaged / kind / shared.name).read_bytes() == shared.read_bytes(), shared.name
+
+def test_demo_reads_the_one_copy_of_the_public_examples() -> None:
+    # The package used to carry its own copy; the demo reads the repository's examples/.
+    assert not (Path(demo_module.__file__).parent / "examples").exists()
+    assert demo_module.demo_manifest(demo_module.DENIED[0]) == manifest()

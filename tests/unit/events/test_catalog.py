@@ -33,6 +33,7 @@ from aigov_events.catalog import (
 )
 from aigov_events.errors import InvalidPayload, UnknownEventType
 from aigov_events.topics import MAIN_TOPICS as TOPICS
+from tests.fixtures import EXAMPLES
 
 # The minimum catalog of the architecture brief, with the topic each type belongs on.
 MINIMUM_CATALOG = {
@@ -75,20 +76,6 @@ MINIMUM_CATALOG = {
 EXPECTED_TOPICS = {
     f"io.aigov.{name}.v1": topic for topic, names in MINIMUM_CATALOG.items() for name in names
 }
-
-
-def _shared_examples() -> Path:
-    # tests/unit/events/<this file> -> repo root -> ../shared/examples
-    examples = Path(__file__).resolve().parents[3] / ".." / "shared" / "examples"
-    if not (examples / "requests").is_dir():
-        raise FileNotFoundError(
-            f"shared examples not found at {examples.resolve()}: the tests need the "
-            "public example inputs checked out next to the repo (../shared/examples)"
-        )
-    return examples.resolve()
-
-
-EXAMPLES = _shared_examples()
 
 
 def _example(model: type[EventPayload], **changes: Any) -> dict[str, Any]:
@@ -213,7 +200,7 @@ def yaml_load(path: Path) -> dict[str, Any]:
     return document
 
 
-# Intake request bodies (../shared/examples/requests) -> event payloads: what intake renames,
+# Intake request bodies (examples/requests) -> event payloads: what intake renames,
 # drops (it becomes the event type or the envelope) and adds (ids it assigns).
 REQUEST_MAPPINGS: list[tuple[str, str, dict[str, str], set[str], dict[str, Any]]] = [
     ("evaluation.json", "io.aigov.evaluation.completed.v1", {}, set(), {}),

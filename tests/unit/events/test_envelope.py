@@ -27,14 +27,14 @@ from aigov_events.envelope import (
     to_mapping,
 )
 from aigov_events.errors import InvalidEnvelope
+from tests.fixtures import CORPUS as FIXTURE_CORPUS
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
-CORPUS = SHARED / "corpus" / "cloudevents"
+CORPUS = FIXTURE_CORPUS / "cloudevents"
 
 
 def corpus_files(negative: bool) -> list[Path]:
     """The CloudEvents corpus files, valid or NEGATIVE_ ones."""
-    assert CORPUS.is_dir(), f"shared corpus missing at {CORPUS}"
+    assert CORPUS.is_dir(), f"the vendored corpus is missing at {CORPUS}"
     return sorted(
         p
         for p in CORPUS.glob("*.json")

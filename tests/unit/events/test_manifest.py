@@ -1,4 +1,4 @@
-"""The public `aigov.io/v1 AISystem` manifest model: the shared examples, aliases, extras, hashing."""
+"""The public `aigov.io/v1 AISystem` manifest model: the examples, aliases, extras, hashing."""
 
 from __future__ import annotations
 
@@ -24,20 +24,8 @@ from aigov_events.catalog import (
     AISystemManifest,
 )
 from aigov_events.catalog.manifest import UseCase
+from tests.fixtures import EXAMPLES
 
-
-def _shared_examples() -> Path:
-    # tests/unit/events/<this file> -> repo root -> ../shared/examples
-    examples = Path(__file__).resolve().parents[3] / ".." / "shared" / "examples"
-    if not (examples / "systems").is_dir():
-        raise FileNotFoundError(
-            f"shared examples not found at {examples.resolve()}: the tests need the "
-            "public example inputs checked out next to the repo (../shared/examples)"
-        )
-    return examples.resolve()
-
-
-EXAMPLES = _shared_examples()
 MANIFEST_FILES = sorted((EXAMPLES / "systems").glob("*.yaml"))
 
 

@@ -1,6 +1,6 @@
 """Catalog events for the evidence tests: a high-tier generative system and its release.
 
-Built from the public examples (`/work/shared/examples` and the catalog's own examples), so
+Built from the public examples (the repository's `examples/` and the catalog's own), so
 the tests exercise the payloads real clients send.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from aigov_events.catalog import (
@@ -27,8 +26,7 @@ from aigov_events.catalog import (
 )
 from aigov_events.catalog.manifest import AISystemManifest
 from aigov_events.message import DomainEvent, new_event
-
-REQUESTS = Path(__file__).resolve().parents[3].parent / "shared" / "examples" / "requests"
+from tests.fixtures import REQUESTS
 
 VERSION = "2026.11.3"
 SUBMITTER = "ci-bot"

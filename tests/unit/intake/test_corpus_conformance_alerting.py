@@ -1,4 +1,4 @@
-"""Real Alertmanager and Grafana payloads (../shared/corpus/alertmanager) through the adapters.
+"""Real Alertmanager and Grafana payloads (tests/fixtures/corpus/alertmanager) through the adapters.
 
 Every published example must map to the events listed here; every `NEGATIVE_*` one must be
 refused with a clear error. A corpus file missing from the table fails the suite, so a new
@@ -7,7 +7,6 @@ example is classified on purpose.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -23,8 +22,8 @@ from aigov_intake.adapters import (
 from aigov_intake.attribution import resolve_system
 from aigov_intake.bodies import parse_json
 from aigov_runtime.errors import ProblemError
+from tests.fixtures import CORPUS
 
-CORPUS: Final = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 FOLDER: Final = CORPUS / "alertmanager"
 
 RAISED, RESOLVED = "io.aigov.alert.raised.v1", "io.aigov.alert.resolved.v1"
@@ -76,7 +75,7 @@ NEGATIVE: Final[dict[str, tuple[str, list[str | int]]]] = {
 
 def corpus_file(name: str) -> bytes:
     """The raw bytes of a corpus file; the corpus is part of the test contract, never skipped."""
-    assert FOLDER.is_dir(), f"the shared payload corpus is missing: expected {FOLDER}"
+    assert FOLDER.is_dir(), f"the vendored payload corpus is missing: expected {FOLDER}"
     return (FOLDER / name).read_bytes()
 
 
@@ -107,7 +106,7 @@ def through_adapter(adapter: str, raw: bytes, query: str) -> Outcome:
 
 
 def test_every_corpus_file_is_classified() -> None:
-    assert FOLDER.is_dir(), f"the shared payload corpus is missing: expected {FOLDER}"
+    assert FOLDER.is_dir(), f"the vendored payload corpus is missing: expected {FOLDER}"
     assert {p.name for p in FOLDER.glob("*.json")} == set(EXPECTED) | set(NEGATIVE)
 
 

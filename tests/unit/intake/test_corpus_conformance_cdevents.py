@@ -1,4 +1,4 @@
-"""Real CDEvents conformance payloads (../shared/corpus/cdevents) through the adapter.
+"""Real CDEvents conformance payloads (tests/fixtures/corpus/cdevents) through the adapter.
 
 Each published example is sent as the CDEvents SDKs send it (CloudEvents binary mode: the
 context copied into `ce-*` headers, the CDEvent as the body) and must map to the events
@@ -9,7 +9,6 @@ position of its JSON error. A corpus file missing from the table fails the suite
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -19,8 +18,8 @@ from aigov_intake.adapters import Outcome, cdevents
 from aigov_intake.attribution import resolve_system
 from aigov_intake.bodies import parse_json
 from aigov_runtime.errors import ProblemError
+from tests.fixtures import CORPUS
 
-CORPUS: Final = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 FOLDER: Final = CORPUS / "cdevents"
 DIGEST_RELEASE: Final = "sha256-0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427"
 
@@ -61,7 +60,7 @@ NEGATIVE: Final = frozenset({"NEGATIVE_cloudevents_binding_http_binary_body_inva
 
 def corpus_file(name: str) -> bytes:
     """The raw bytes of a corpus file; the corpus is part of the test contract, never skipped."""
-    assert FOLDER.is_dir(), f"the shared payload corpus is missing: expected {FOLDER}"
+    assert FOLDER.is_dir(), f"the vendored payload corpus is missing: expected {FOLDER}"
     return (FOLDER / name).read_bytes()
 
 
@@ -88,7 +87,7 @@ def through_adapter(raw: bytes, query: str) -> Outcome:
 
 
 def test_every_corpus_file_is_classified() -> None:
-    assert FOLDER.is_dir(), f"the shared payload corpus is missing: expected {FOLDER}"
+    assert FOLDER.is_dir(), f"the vendored payload corpus is missing: expected {FOLDER}"
     assert {p.name for p in FOLDER.glob("*.json")} == set(EXPECTED) | NEGATIVE
 
 

@@ -1,4 +1,4 @@
-"""Real OpenLineage payloads (../shared/corpus/openlineage) through the adapter.
+"""Real OpenLineage payloads (tests/fixtures/corpus/openlineage) through the adapter.
 
 Each published example must map to the lineage record described here or be acknowledged as
 ignored, bare and inside an EventBridge envelope; the `NEGATIVE_*` one must be refused with
@@ -8,7 +8,6 @@ the position of its JSON error. A corpus file missing from the table fails the s
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Final
 
 import pytest
@@ -19,8 +18,8 @@ from aigov_intake.adapters import Outcome, ignored, openlineage
 from aigov_intake.attribution import resolve_system
 from aigov_intake.bodies import parse_json
 from aigov_runtime.errors import ProblemError
+from tests.fixtures import CORPUS
 
-CORPUS: Final = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 FOLDER: Final = CORPUS / "openlineage"
 
 #: file -> (run_state, run_id or None for an aigov-issued one, inputs, outputs, event_time),
@@ -69,7 +68,7 @@ NEGATIVE: Final = frozenset({"NEGATIVE_docs_examples_start_with_facets_invalid_j
 
 def corpus_file(name: str) -> bytes:
     """The raw bytes of a corpus file; the corpus is part of the test contract, never skipped."""
-    assert FOLDER.is_dir(), f"the shared payload corpus is missing: expected {FOLDER}"
+    assert FOLDER.is_dir(), f"the vendored payload corpus is missing: expected {FOLDER}"
     return (FOLDER / name).read_bytes()
 
 
@@ -98,7 +97,7 @@ def eventbridge(detail: Any) -> dict[str, Any]:
 
 
 def test_every_corpus_file_is_classified() -> None:
-    assert FOLDER.is_dir(), f"the shared payload corpus is missing: expected {FOLDER}"
+    assert FOLDER.is_dir(), f"the vendored payload corpus is missing: expected {FOLDER}"
     assert {p.name for p in FOLDER.glob("*.json")} == set(EXPECTED) | NEGATIVE
 
 

@@ -1,8 +1,8 @@
-"""Real MLflow and GitHub payloads (shared/corpus) through the signature checks and the adapters.
+"""Real MLflow and GitHub payloads (tests/fixtures/corpus) through the signature checks and adapters.
 
-The corpus is the reference published by the projects themselves; these tests read it where
-it lies and never copy it. A missing corpus is an error, not a skip: conformance untested
-must not look like conformance passed.
+The corpus is the reference published by the projects themselves, vendored byte for byte
+(signatures are over bytes). A missing corpus file is an error, not a skip: conformance
+untested must not look like conformance passed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +28,8 @@ from aigov_intake.signatures import (
     verify_github,
     verify_mlflow,
 )
+from tests.fixtures import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
 SYSTEM = "hello-world"
 
 
@@ -38,9 +37,7 @@ def corpus_file(relative: str) -> bytes:
     """The exact bytes of a corpus file; fails (never skips) when the corpus is absent."""
     path = CORPUS / relative
     if not path.is_file():
-        pytest.fail(
-            f"corpus file {path} is missing: the shared corpus must sit beside the repository"
-        )
+        pytest.fail(f"corpus file {path} is missing: the vendored corpus is part of the repository")
     return path.read_bytes()
 
 

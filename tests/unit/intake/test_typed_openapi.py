@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,10 +28,7 @@ from aigov_intake.schemas import (
     WaiverRequest,
 )
 from aigov_intake.settings import Settings
-
-EXAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "examples"
-if not EXAMPLES.is_dir():
-    raise FileNotFoundError(f"the public examples are missing: expected {EXAMPLES}")
+from tests.fixtures import EXAMPLES
 
 #: Request example file -> its copy in typed_examples.
 REQUEST_COPIES: dict[str, dict[str, Any]] = {

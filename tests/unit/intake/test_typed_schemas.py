@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,10 +39,7 @@ from aigov_intake.schemas import (
     WaiverDecisionRequest,
     WaiverRequest,
 )
-
-REQUESTS = Path(__file__).resolve().parents[3].parent / "shared" / "examples" / "requests"
-if not REQUESTS.is_dir():
-    raise FileNotFoundError(f"the public example requests are missing: expected {REQUESTS}")
+from tests.fixtures import REQUESTS
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

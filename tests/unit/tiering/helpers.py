@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import copy
 from functools import cache
-from pathlib import Path
 from typing import Any, Final
 
 import yaml
 
 from aigov_events.catalog.manifest import AISystemManifest
 from aigov_tiering.policy import PolicyPack, load_pack
+from tests.fixtures import EXAMPLES as EXAMPLES  # re-exported: the tiering tests' examples
+from tests.fixtures import REPO_ROOT as REPO
+from tests.fixtures import SYSTEMS
 
-REPO: Final = Path(__file__).resolve().parents[3]
-EXAMPLES: Final = REPO.parent / "shared" / "examples"
-SYSTEMS: Final = EXAMPLES / "systems"
 DEFAULT_PACK: Final = REPO / "policies" / "default"
-if not SYSTEMS.is_dir():
-    raise FileNotFoundError(f"the public example manifests are missing: expected {SYSTEMS}")
 
 
 @cache

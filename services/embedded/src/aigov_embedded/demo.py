@@ -6,6 +6,10 @@ requires (low tier) — read from its tier decision, so the demo follows the pol
 its release is allowed; the support summarizer (high tier) gets the public example request
 files (an evaluation failing one minimum, a model card, a waiver request, an approval and a
 drift alert) and is denied; the HR policy assistant (medium tier) is only registered.
+
+Everything comes from the repository's `examples/` (the one copy the tests and intake's
+OpenAPI read too). Those files keep the dates of the day they were written; the demo sends
+every date computed from its clock (`Demo.clock`), so it loads on any day.
 """
 
 from __future__ import annotations
@@ -17,19 +21,32 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 import httpx
 
-EXAMPLES_DIR: Final = Path(__file__).resolve().parent / "examples"
+from aigov_intake.api.typed_examples import ExamplesMissing, examples_dir
 
 ALLOWED: Final = ("code-assistant", "1.4.0")
 DENIED: Final = ("support-summarizer", "2026.11.3")
 REGISTERED_ONLY: Final = "hr-policy-assistant"
+
+#: How long the demo's waiver request asks for: the examples' month.
+WAIVER_VALIDITY: Final = timedelta(days=30)
+
+#: The support summarizer's release: (path, example file, role), in the order sent.
+RELEASE: Final = (
+    ("/v1/deployments", "deployment.json", "publisher"),
+    ("/v1/evaluations", "evaluation.json", "publisher"),
+    ("/v1/artifacts", "artifact.json", "publisher"),
+    ("/v1/waivers", "waiver-request.json", "publisher"),
+    ("/v1/approvals", "approval.json", "approver"),
+    ("/v1/alerts", "alert.json", "publisher"),
+)
 
 DEV_TOKENS: Final = {
     role: f"dev-{role}-token-please-change"
@@ -39,6 +56,73 @@ DEV_TOKENS: Final = {
 
 class DemoError(RuntimeError):
     """The demo could not be loaded (the message says what failed)."""
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the demo's default clock)."""
+    return datetime.now(UTC)
+
+
+def rfc3339(moment: datetime) -> str:
+    """`moment` as the RFC 3339 text the API takes (`...Z`)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _example_file(examples: Path | None, *parts: str) -> Path:
+    if examples is not None:
+        return examples.joinpath(*parts)
+    try:
+        return examples_dir().joinpath(*parts)
+    except ExamplesMissing as exc:
+        raise DemoError(str(exc)) from exc
+
+
+def demo_manifest(name: str, *, examples: Path | None = None) -> bytes:
+    """An example manifest (`support-summarizer`), as its YAML bytes."""
+    return _example_file(examples, "systems", f"{name}.yaml").read_bytes()
+
+
+def release_requests(
+    now: datetime, *, examples: Path | None = None
+) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The support summarizer's release as (path, file, role, body) at `now`.
+
+    The bodies are the example files (from `examples`, by default the repository's)
+    unchanged, except the waiver's expiry: the file's date is the day the examples were
+    written, and intake refuses an expired waiver.
+    """
+    requests = []
+    for path, file, role in RELEASE:
+        text = _example_file(examples, "requests", file).read_text("utf-8")
+        body: dict[str, Any] = json.loads(text)
+        if "expires_at" in body:
+            body["expires_at"] = rfc3339(now + WAIVER_VALIDITY)
+        requests.append((path, file, role, body))
+    return requests
+
+
+def lineage_event(system: str, version: str, now: datetime) -> dict[str, Any]:
+    """A structured CloudEvent recording the training lineage of a release, stamped `now`."""
+    stamp = rfc3339(now)
+    return {
+        "specversion": "1.0",
+        "id": f"demo-lineage-{system}-{version}",
+        "source": "/aigov/demo",
+        "type": "io.aigov.lineage.recorded.v1",
+        "time": stamp,
+        "datacontenttype": "application/json",
+        "data": {
+            "system_id": system,
+            "version": version,
+            "job": {"namespace": "demo", "name": f"{system}-training"},
+            "run_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{system}/{version}")),
+            "run_state": "COMPLETE",
+            "inputs": [{"namespace": "demo", "name": f"{system}-training-data"}],
+            "outputs": [{"namespace": "demo", "name": f"{system}-model"}],
+            "event_time": stamp,
+            "producer": "https://github.com/aigov/aigov/demo",
+        },
+    }
 
 
 @dataclass
@@ -65,6 +149,9 @@ class Demo:
     tokens: Mapping[str, str] = field(default_factory=lambda: dict(DEV_TOKENS))
     say: Any = None
     emitted: list[str] = field(default_factory=list)
+    clock: Callable[[], datetime] = utc_now
+    #: Where the example files are; None: the repository's `examples/`.
+    examples: Path | None = None
 
     def _say(self, message: str) -> None:
         if self.say is not None:
@@ -119,7 +206,7 @@ class Demo:
 
     async def register(self, name: str) -> None:
         """Register one example manifest (YAML, unchanged) as its owner."""
-        manifest = (EXAMPLES_DIR / "systems" / f"{name}.yaml").read_bytes()
+        manifest = demo_manifest(name, examples=self.examples)
         await self._call(
             "POST",
             self.endpoints.intake + "/v1/systems",
@@ -246,26 +333,7 @@ class Demo:
         )
 
     async def _lineage(self, system: str, version: str) -> None:
-        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        event = {
-            "specversion": "1.0",
-            "id": f"demo-lineage-{system}-{version}",
-            "source": "/aigov/demo",
-            "type": "io.aigov.lineage.recorded.v1",
-            "time": now,
-            "datacontenttype": "application/json",
-            "data": {
-                "system_id": system,
-                "version": version,
-                "job": {"namespace": "demo", "name": f"{system}-training"},
-                "run_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{system}/{version}")),
-                "run_state": "COMPLETE",
-                "inputs": [{"namespace": "demo", "name": f"{system}-training-data"}],
-                "outputs": [{"namespace": "demo", "name": f"{system}-model"}],
-                "event_time": now,
-                "producer": "https://github.com/aigov/aigov/demo",
-            },
-        }
+        event = lineage_event(system, version, self.clock())
         await self._call(
             "POST",
             self.endpoints.intake + "/v1/events",
@@ -275,17 +343,9 @@ class Demo:
         )
 
     async def example_release(self) -> None:
-        """The support summarizer's release, from the shared example request files, unchanged."""
-        requests = EXAMPLES_DIR / "requests"
-        for path, file, role in (
-            ("/v1/deployments", "deployment.json", "publisher"),
-            ("/v1/evaluations", "evaluation.json", "publisher"),
-            ("/v1/artifacts", "artifact.json", "publisher"),
-            ("/v1/waivers", "waiver-request.json", "publisher"),
-            ("/v1/approvals", "approval.json", "approver"),
-            ("/v1/alerts", "alert.json", "publisher"),
-        ):
-            await self.post("intake", path, role, json.loads((requests / file).read_text()))
+        """The support summarizer's release: the example request files, dated from now."""
+        for path, _, role, body in release_requests(self.clock(), examples=self.examples):
+            await self.post("intake", path, role, body)
 
     async def recorded(self, *, within: float = 60.0) -> None:
         """Wait until evidence has recorded every event this demo emitted."""
@@ -348,9 +408,7 @@ def summary(answers: list[tuple[str, str, dict[str, Any]]], base: str) -> str:
         lines.append(
             f"  {system} {version}: tier {answer.get('tier')}, {answer.get('decision', '?').upper()}{more}"
         )
-    lines.append(
-        f"  see why: {base}/v1/gate?system=support-summarizer&version=2026.11.3 (reader token)"
-    )
+    lines.append(f"  see why: {base}/v1/gate?system={DENIED[0]}&version={DENIED[1]} (reader token)")
     return "\n".join(lines)
 
 

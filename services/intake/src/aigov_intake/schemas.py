@@ -1,6 +1,6 @@
 """Request and response bodies of intake's typed endpoints, and their mapping to catalog payloads.
 
-The request bodies are the public format of `../shared/examples/requests/*.json`: flat JSON
+The request bodies are the public format of `examples/requests/*.json`: flat JSON
 where `system` names the AI system. Each request model declares the same constrained types
 as the catalog (so the OpenAPI schema is real and errors point at the request's own field
 names), and `to_payload()` maps it to its catalog event. Cross-field rules (unique metric
