@@ -11,9 +11,10 @@ import yaml
 from aigov_events.catalog.manifest import AISystemManifest
 from aigov_tiering.policy import PolicyPack, load_pack
 from tests.fixtures import EXAMPLES as EXAMPLES  # re-exported: the tiering tests' examples
-from tests.fixtures import REPO_ROOT as REPO
-from tests.fixtures import SYSTEMS
+from tests.fixtures import REPO_ROOT
+from tests.fixtures import SYSTEMS as SYSTEMS  # re-exported: the example manifests
 
+REPO: Final = REPO_ROOT
 DEFAULT_PACK: Final = REPO / "policies" / "default"
 
 
