@@ -4,7 +4,9 @@ Patterns have search semantics in both pydantic and JSON Schema: identifier patt
 are anchored with `^...$`, and the unanchored `\\S` of free text only requires one
 non-blank character, so the published schema means exactly what pydantic enforces.
 Identifiers are restricted to characters that are safe in URLs, Kafka keys and log
-lines; free text is bounded so one event stays far below Kafka's 1 MiB default.
+lines; free text is bounded so one event stays far below Kafka's 1 MiB default. No string
+holds a NUL character: PostgreSQL text cannot store one, so it would fail deep in a service
+instead of at validation.
 """
 
 from __future__ import annotations
@@ -40,16 +42,24 @@ ControlId = Annotated[str, StringConstraints(pattern=CONTROL_ID_PATTERN)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A SHA-256 digest as 64 lower-case hex digits."""
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+]
 """A short human-readable name or label (not blank)."""
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=4000, pattern=r"\S")]
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=4000, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+]
 """Free text such as a rationale or summary (not blank, at most 4000 characters)."""
 
-Uri = Annotated[str, StringConstraints(max_length=2048, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")]
+Uri = Annotated[
+    str, StringConstraints(max_length=2048, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00]+$")
+]
 """An absolute URI of any scheme (`s3://…`, `https://…`, `models:/…`), kept verbatim."""
 
-WebUrl = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s/?#]+\S*$")]
+WebUrl = Annotated[
+    str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s/?#\x00]+[^\s\x00]*$")
+]
 """An http(s) URL, kept verbatim (pydantic's URL types would normalise it and break round-trips)."""
 
 Timestamp = AwareDatetime
@@ -59,6 +69,6 @@ Revision = Annotated[int, Field(ge=1)]
 """A manifest revision number (the first registration is revision 1)."""
 
 LabelKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_./-]{0,127}$")]
-LabelValue = Annotated[str, StringConstraints(max_length=1024)]
+LabelValue = Annotated[str, StringConstraints(max_length=1024, pattern=r"^[^\x00]*$")]
 Labels = Annotated[dict[LabelKey, LabelValue], Field(max_length=64)]
 """A bounded string-to-string map (Prometheus/Kubernetes-style labels or tags)."""
