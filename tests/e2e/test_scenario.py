@@ -108,7 +108,8 @@ async def cli_gate(deployment: Deployment, system: str, state: Path) -> tuple[in
             "AIGOV_INTAKE_URL": deployment.url("intake"),
             "AIGOV_TIERING_URL": deployment.url("tiering"),
             "AIGOV_EVIDENCE_URL": deployment.url("evidence"),
-            "AIGOV_TOKEN": "dev-reader-token-please-change",
+            # CI's token: `aigov gate` records its decision, which takes the publisher role.
+            "AIGOV_TOKEN": "dev-publisher-token-please-change",
             "AIGOV_STATE_FILE": str(state),
         }
     )

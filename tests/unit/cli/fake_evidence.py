@@ -1,6 +1,7 @@
 """A stand-in for the evidence service's gate API, for testing the CLI's waiting and rendering.
 
-It answers `GET /v1/events/{id}` and `GET /v1/gate` with bodies shaped like the evidence
+It answers `GET /v1/events/{id}`, `GET /v1/gate` (a read: no `gate_event_id`) and
+`POST /v1/gate/decisions` (a recorded decision) with bodies shaped like the evidence
 service's documented answers (`GateOut`, `EventRecordedOut`); the real service is exercised
 end to end elsewhere. Tests script it: which events become recorded after how many polls,
 and which gate answers follow each other.
@@ -75,13 +76,16 @@ class FakeEvidence:
     gate_answers: list[dict[str, Any]] = field(default_factory=lambda: [ALLOW])
     #: A status to answer the gate with instead (e.g. 503), with its problem detail.
     gate_status: int = 200
+    #: Paths as received (a POST's JSON body is in `recorded`, its path here).
     requests: list[str] = field(default_factory=list)
+    #: The bodies of `POST /v1/gate/decisions`, in order.
+    recorded: list[Any] = field(default_factory=list)
     authorizations: set[str] = field(default_factory=set)
     _polls: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
-        """Status and body for one GET."""
+        """Status and body for one request (a POST's JSON fields given as `query`)."""
         if path.startswith("/v1/events/"):
             event_id = unquote(path.removeprefix("/v1/events/"))
             if event_id in self.ambiguous and "source" not in query:
@@ -107,7 +111,7 @@ class FakeEvidence:
                 "recorded_at": "2026-11-26T17:00:00Z",
                 "hash": "ab" * 32,
             }
-        if path == "/v1/gate":
+        if path in ("/v1/gate", "/v1/gate/decisions"):
             if self.gate_status != 200:
                 return self.gate_status, {
                     "title": "Service Unavailable",
@@ -117,7 +121,10 @@ class FakeEvidence:
             answer = (
                 self.gate_answers[0] if len(self.gate_answers) == 1 else self.gate_answers.pop(0)
             )
-            return 200, {**answer, "system": query["system"][0], "version": query["version"][0]}
+            release = {"system": query["system"][0], "version": query["version"][0]}
+            if path == "/v1/gate":
+                return 200, {**answer, **release, "gate_event_id": None}
+            return 200, {**answer, **release}
         return 404, {"title": "Not Found", "status": 404, "detail": "Not Found"}
 
     def polls(self, event_id: str) -> int:
@@ -136,6 +143,19 @@ def fake_evidence(fake: FakeEvidence) -> Iterator[FakeEvidence]:
                 fake.requests.append(self.path)
                 fake.authorizations.add(self.headers.get("Authorization", ""))
                 status, body = fake.answer(parts.path, parse_qs(parts.query))
+            self.reply(status, body)
+
+        def do_POST(self) -> None:
+            sent = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            with fake._lock:
+                fake.requests.append(self.path)
+                fake.recorded.append(sent)
+                fake.authorizations.add(self.headers.get("Authorization", ""))
+                fields = {k: [str(v)] for k, v in sent.items()} if isinstance(sent, dict) else {}
+                status, body = fake.answer(urlsplit(self.path).path, fields)
+            self.reply(status, body)
+
+        def reply(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             content_type = "application/json" if status < 400 else "application/problem+json"

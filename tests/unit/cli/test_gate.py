@@ -108,6 +108,25 @@ class TestDecision:
         assert "x.y" in result.stdout
         assert "W-1" in result.stdout
 
+    def test_the_decision_is_recorded_as_ci_acts_on_it(
+        self, gate: Aigov, evidence: FakeEvidence
+    ) -> None:
+        result = gate("gate", *RELEASE)
+        assert result.exit_code == 0, result.output
+        assert evidence.requests == ["/v1/gate/decisions"]
+        assert evidence.recorded == [{"system": "support-summarizer", "version": "2026.11.3"}]
+
+    def test_no_record_only_reads_and_keeps_the_exit_code(
+        self, gate: Aigov, evidence: FakeEvidence
+    ) -> None:
+        evidence.gate_answers = [DENY]
+        result = gate("gate", *RELEASE, "--no-record")
+        assert result.exit_code == 1, result.output
+        assert evidence.requests == ["/v1/gate?system=support-summarizer&version=2026.11.3"]
+        assert evidence.recorded == []
+        assert "Decision recorded" not in result.stdout
+        assert "Missing controls (2)" in result.stdout
+
     def test_an_answer_without_a_decision_is_an_error(
         self, gate: Aigov, evidence: FakeEvidence
     ) -> None:
@@ -138,9 +157,8 @@ class TestWaiting:
         assert evidence.polls("ev-other-release") == evidence.polls("ev-other-system") == 0
         assert "waiting for evidence to record 1/2 event(s)" in result.stderr
         assert "all 2 event(s) of this release are recorded" in result.stderr
-        assert evidence.requests[-1].startswith(
-            "/v1/gate?system=support-summarizer&version=2026.11.3"
-        )
+        assert evidence.requests[-1] == "/v1/gate/decisions"
+        assert evidence.recorded[-1] == {"system": "support-summarizer", "version": "2026.11.3"}
 
     def test_event_ids_from_flags(self, gate: Aigov, evidence: FakeEvidence) -> None:
         evidence.recorded_after = {"from/another runner": 1}
@@ -232,7 +250,7 @@ class TestGateErrors:
         evidence.gate_status = 503
         result = gate("gate", *RELEASE)
         assert result.exit_code == 2
-        assert "evidence refused GET" in result.stderr
+        assert "evidence refused POST" in result.stderr
         assert "503" in result.stderr
         assert sum(r.startswith("/v1/gate") for r in evidence.requests) == 4  # retried first
 

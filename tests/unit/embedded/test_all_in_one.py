@@ -190,6 +190,12 @@ class TestDemo:
             ) as client:
                 demo = Demo(client, Endpoints.single(LOOPBACK))
                 answers = await load(demo)
+                # The demo records each decision as CI does: the inventory shows all three.
+                inventory = await eventually(
+                    client,
+                    f"{LOOPBACK}/v1/systems",
+                    lambda body: all(item["last_gate"] for item in body["items"]),
+                )
                 again = await load(Demo(client, Endpoints.single(LOOPBACK)))
         decisions = {(system, answer["tier"], answer["decision"]) for system, _, answer in answers}
         assert decisions == {
@@ -201,6 +207,9 @@ class TestDemo:
         reasons = {m["control_id"]: m["reason"] for m in denied["missing_controls"]}
         assert "prompt_injection_success_rate" in reasons["evaluation.prompt_injection"]
         assert again == [], "a second load leaves existing data alone"
+        assert {i["id"]: i["last_gate"]["event_id"] for i in inventory["items"]} == {
+            system: answer["gate_event_id"] for system, _, answer in answers
+        }
 
     async def test_demo_loads_after_the_dates_in_the_example_files(self, tmp_path: Path) -> None:
         # The example files keep the day they were written (the waiver expires a month

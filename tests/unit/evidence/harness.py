@@ -68,9 +68,11 @@ class Harness:
                 await asyncio.sleep(0.05)
 
     async def gate(self, system: str, version: str) -> dict[str, Any]:
-        """Ask the gate (as CI would) and wait until its gate.decided is in the ledger."""
-        response = await self.client.get(
-            "/v1/gate", params={"system": system, "version": version}, headers=auth(PUBLISHER)
+        """Record a gate decision (as CI does) and wait until its gate.decided is in the ledger."""
+        response = await self.client.post(
+            "/v1/gate/decisions",
+            json={"system": system, "version": version},
+            headers=auth(PUBLISHER),
         )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()

@@ -19,8 +19,10 @@ class TestEmbeddedGate:
             ev.evaluation(system, ev.request_body("evaluation.json")),
             ev.artifact(system, ev.request_body("artifact.json")),
         )
-        response = await evidence.client.get(
-            "/v1/gate", params={"system": system, "version": ev.VERSION}, headers=auth(PUBLISHER)
+        response = await evidence.client.post(
+            "/v1/gate/decisions",
+            json={"system": system, "version": ev.VERSION},
+            headers=auth(PUBLISHER),
         )
         assert response.status_code == 200, response.text
         gate = response.json()

@@ -5,7 +5,8 @@ sent (the ledger consumes the event stream asynchronously), so `--wait` first po
 `GET /v1/events/{id}?source=` until every awaited event is recorded (an event is its
 (source, id); ids given without a source are asked for alone). When the system was
 (re)registered in this pipeline, tiering answers asynchronously too: while the gate says
-the system is not tiered yet and time remains, it is asked again.
+the system is not tiered yet and time remains, it is asked again. Each answer is recorded
+as evidence (`POST /v1/gate/decisions`) unless `--no-record` only reads it (`GET /v1/gate`).
 """
 
 from __future__ import annotations
@@ -139,9 +140,18 @@ class Waiter:
             self.pause()
 
 
-def ask_gate(api: Api, *, system: str, version: str) -> dict[str, Any]:
-    """The gate's answer for the release, checked to carry a decision."""
-    answer = api.get("evidence", "/v1/gate", params={"system": system, "version": version}).body
+def ask_gate(api: Api, *, system: str, version: str, record: bool = True) -> dict[str, Any]:
+    """The gate's answer for the release, checked to carry a decision.
+
+    Recorded as evidence (`POST /v1/gate/decisions`, the publisher role: what CI acts on),
+    or with `record=False` only read (`GET /v1/gate`, which changes nothing).
+    """
+    release = {"system": system, "version": version}
+    answer = (
+        api.post("evidence", "/v1/gate/decisions", json=release)
+        if record
+        else api.get("evidence", "/v1/gate", params=release)
+    ).body
     if not isinstance(answer, dict) or answer.get("decision") not in ("allow", "deny"):
         raise CliError(
             f"the gate answered without an allow/deny decision: {str(answer)[:300]}\n"
@@ -159,13 +169,14 @@ def decide(
     registered_here: bool,
     wait: float,
     waiter: Waiter,
+    record: bool = True,
 ) -> dict[str, Any]:
     """Wait for `event_ids` (up to `wait` s), then the gate's answer (re-asked while untiered)."""
     waiter.wait_for(event_ids, budget=wait)
-    answer = ask_gate(api, system=system, version=version)
+    answer = ask_gate(api, system=system, version=version, record=record)
     while registered_here and answer.get("tier") is None and waiter.remaining() > 0:
         waiter.progress.show(f"waiting for tiering to tier {system}")
         waiter.pause()
-        answer = ask_gate(api, system=system, version=version)
+        answer = ask_gate(api, system=system, version=version, record=record)
     waiter.progress.clear()
     return answer

@@ -6,6 +6,9 @@ requires (low tier) — read from its tier decision, so the demo follows the pol
 its release is allowed; the support summarizer (high tier) gets the public example request
 files (an evaluation failing one minimum, a model card, a waiver request, an approval and a
 drift alert) and is denied; the HR policy assistant (medium tier) is only registered.
+Each release's gate decision is then recorded as CI records it (`POST /v1/gate/decisions`,
+publisher), so the inventory shows a last gate decision; the summary's link reads the gate
+(`GET /v1/gate`, reader), which records nothing.
 
 Everything comes from the repository's `examples/` (the one copy the tests and intake's
 OpenAPI read too). Those files keep the dates of the day they were written; the demo sends
@@ -364,9 +367,13 @@ class Demo:
                 await asyncio.sleep(0.2)
 
     async def gate(self, system: str, version: str) -> dict[str, Any]:
-        """Ask the gate about a release."""
-        answer: dict[str, Any] = await self.get(
-            "evidence", "/v1/gate", params={"system": system, "version": version}
+        """Ask the gate about a release and record its decision, as CI's gate step does."""
+        answer: dict[str, Any] = await self._call(
+            "POST",
+            self.endpoints.evidence + "/v1/gate/decisions",
+            "publisher",
+            expect=(200,),
+            json={"system": system, "version": version},
         )
         return answer
 
@@ -408,7 +415,10 @@ def summary(answers: list[tuple[str, str, dict[str, Any]]], base: str) -> str:
         lines.append(
             f"  {system} {version}: tier {answer.get('tier')}, {answer.get('decision', '?').upper()}{more}"
         )
-    lines.append(f"  see why: {base}/v1/gate?system={DENIED[0]}&version={DENIED[1]} (reader token)")
+    lines.append(
+        f"  see why: {base}/v1/gate?system={DENIED[0]}&version={DENIED[1]} "
+        "(reader token; reading records nothing)"
+    )
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""The release gate: may (system, version) ship? The answer is published as `gate.decided`.
+"""The release gate: may (system, version) ship? A recorded answer is published as `gate.decided`.
 
 A release may ship iff its system is registered and active, has a tier decision whose tier is
 not prohibited, every required control is satisfied or covered by an unexpired waiver, and

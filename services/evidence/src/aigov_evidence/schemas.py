@@ -64,7 +64,9 @@ class GateOut(ApiModel):
     evidence_ids: list[str] = Field(description="Ledger event ids the decision relied on.")
     decided_at: datetime
     gate_event_id: str | None = Field(
-        description="Id of the published gate.decided event (null for an unknown system)."
+        default=None,
+        description="Id of the published gate.decided event, set only when recorded "
+        "(POST /v1/gate/decisions about a system the inventory knows); null for a read.",
     )
 
 

@@ -35,6 +35,13 @@ from aigov_cli.values import Duration
     metavar="ID",
     help="Also wait for this event (repeatable), e.g. one emitted on another runner.",
 )
+@click.option(
+    "--no-record",
+    "no_record",
+    is_flag=True,
+    help="Only read the decision (GET /v1/gate, a reader token suffices); by default it is "
+    "recorded as evidence (gate.decided), which needs the publisher role.",
+)
 @json_option
 @click.pass_context
 def gate(
@@ -43,9 +50,10 @@ def gate(
     release: str,
     wait: float,
     event_ids: tuple[str, ...],
+    no_record: bool,
     as_json: bool,
 ) -> None:
-    """Ask the release gate; exit 0 on allow, 1 on deny, 2 on error."""
+    """Ask the release gate and record its decision; exit 0 on allow, 1 on deny, 2 on error."""
     if event_ids and wait <= 0:
         raise CliError("--event-id needs --wait: say how long to wait for those events")
     session = pass_session(ctx)
@@ -69,6 +77,7 @@ def gate(
         registered_here=registered_here,
         wait=wait,
         waiter=waiter,
+        record=not no_record,
     )
     output(answer, as_json=as_json, text=gate_decision(answer))
     if answer["decision"] != "allow":

@@ -68,7 +68,7 @@ Now = Annotated[datetime, Depends(clock)]
 Reader = Annotated[Principal, Depends(require_roles(Role.READER))]
 """A principal allowed to read evidence (reader, or admin)."""
 GateCaller = Annotated[Principal, Depends(require_roles(Role.READER, Role.PUBLISHER))]
-"""A principal allowed to ask the gate: CI holds a publisher token, dashboards a reader one."""
+"""A principal allowed to read the gate: CI holds a publisher token, dashboards a reader one."""
 SystemPath = Annotated[
     str,
     Path(pattern=SYSTEM_ID_PATTERN, description="AI system id.", examples=["support-summarizer"]),
