@@ -3,7 +3,8 @@
 Middleware, outermost first: OpenTelemetry server span → Starlette's last-resort error handler
 → HTTP metrics → Host check (only with dev tokens or AIGOV_ALLOWED_HOSTS) → body size limit →
 `UnhandledErrorMiddleware` → FastAPI's exception handlers → routes. Metrics sit outside the
-checks so refused requests are counted too. The app also holds the token registry and the
+checks so refused requests are counted too. `/`, `/docs` and `/redoc` are served with
+their assets from the process itself (`aigov_runtime.docs`). The app also holds the token registry and the
 per-principal rate limiter its routes' dependencies consult.
 """
 
@@ -24,15 +25,15 @@ from aigov_runtime.auth import (
     bearer_scheme,
     install_token_registry,
 )
+from aigov_runtime.docs import install_docs
 from aigov_runtime.errors import (
     PROBLEM_JSON,
     ProblemDetail,
     UnhandledErrorMiddleware,
     install_problem_handlers,
-    problem_responses,
 )
 from aigov_runtime.health import ReadinessChecks, health_router, install_readiness_checks
-from aigov_runtime.hosts import HOST_EXEMPT_PATHS, MISDIRECTED_REQUEST, TrustedHostMiddleware
+from aigov_runtime.hosts import TrustedHostMiddleware, document_misdirected_requests
 from aigov_runtime.limits import BodySizeLimitMiddleware
 from aigov_runtime.logging import configure_logging
 from aigov_runtime.metrics import HttpMetrics, HttpMetricsMiddleware, create_registry
@@ -115,6 +116,9 @@ def build_service_app(
         description=description,
         lifespan=runtime_lifespan,
         telemetry=_NATIVE_TELEMETRY_OFF,
+        # FastAPI's own pages load their assets from a CDN; install_docs serves them offline.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_token_registry(app, TokenRegistry(settings.principals_by_token()))
@@ -132,6 +136,7 @@ def build_service_app(
             check_timeout=settings.readiness_timeout_seconds,
         )
     )
+    install_docs(app, services=[service])
     for router in routers:
         app.include_router(router)
 
@@ -168,22 +173,11 @@ def _document_conventions(app: FastAPI, *, host_checked: bool) -> None:
             schemas["ProblemDetail"] = problem
             _problem_json_for_validation_errors(schema)
             if host_checked:
-                _misdirected_requests(schema)
+                document_misdirected_requests(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _misdirected_requests(schema: dict[str, Any]) -> None:
-    """Every operation the Host check covers may answer 421."""
-    (response,) = problem_responses(MISDIRECTED_REQUEST).values()
-    for path, operations in schema.get("paths", {}).items():
-        if path in HOST_EXEMPT_PATHS:
-            continue
-        for operation in operations.values():
-            if isinstance(operation, dict) and "responses" in operation:
-                operation["responses"].setdefault(str(MISDIRECTED_REQUEST), response)
 
 
 def _problem_json_for_validation_errors(schema: dict[str, Any]) -> None:

@@ -17,17 +17,18 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aigov_runtime.errors import problem_response
+from aigov_runtime.errors import problem_response, problem_responses
 
 __all__ = [
     "HOST_EXEMPT_PATHS",
     "MISDIRECTED_REQUEST",
     "HostPolicy",
     "TrustedHostMiddleware",
+    "document_misdirected_requests",
     "host_of",
     "is_loopback_host",
     "parse_allowed_hosts",
@@ -167,3 +168,14 @@ class TrustedHostMiddleware:
             return
         response = problem_response(MISDIRECTED_REQUEST, detail=self.policy.refusal(header))
         await response(scope, receive, send)
+
+
+def document_misdirected_requests(schema: dict[str, Any]) -> None:
+    """Add the 421 answer to every operation of an OpenAPI `schema` the Host check covers."""
+    (response,) = problem_responses(MISDIRECTED_REQUEST).values()
+    for path, operations in schema.get("paths", {}).items():
+        if path in HOST_EXEMPT_PATHS:
+            continue
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault(str(MISDIRECTED_REQUEST), response)

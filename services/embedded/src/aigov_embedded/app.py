@@ -3,7 +3,8 @@
 Each service is built exactly as in production (`create_app(settings)`), with its own
 middleware, auth, metrics and lifespan state; this module only hosts them side by side:
 requests are dispatched by route, the lifespans run in order (and stop in reverse), and
-`/healthz`, `/readyz`, `/metrics`, `/openapi.json` and `/docs` cover all four.
+`/`, `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, `/docs` and `/redoc` cover all four
+(the docs pages with their assets served from this process: they work offline).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from aigov_embedded.openapi import merge_openapi
 from aigov_embedded.settings import Settings
 from aigov_runtime.asgi import running_lifespan
 from aigov_runtime.auth import TokenRegistry, install_token_registry
+from aigov_runtime.docs import install_docs
 from aigov_runtime.errors import install_problem_handlers
 from aigov_runtime.health import (
     ReadinessCheck,
@@ -41,6 +43,7 @@ from aigov_runtime.health import (
     install_readiness_checks,
     readiness_checks_of,
 )
+from aigov_runtime.hosts import TrustedHostMiddleware, document_misdirected_requests
 from aigov_runtime.logging import configure_logging
 from aigov_runtime.settings import ServiceSettings
 
@@ -109,6 +112,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's own pages load their assets from a CDN; install_docs serves them offline.
+        docs_url=None,
         redoc_url=None,
     )
     install_token_registry(front, TokenRegistry(settings.principals_by_token()))
@@ -120,7 +125,12 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             check_timeout=settings.readiness_timeout_seconds,
         )
     )
-    _serve_merged_openapi(front, services)
+    install_docs(front, services=[s.name for s in services])
+    host_policy = settings.host_policy()
+    if host_policy is not None:
+        # The services check their own routes; the front's pages (docs, /metrics) need it too.
+        front.add_middleware(TrustedHostMiddleware, policy=host_policy)
+    _serve_merged_openapi(front, services, host_checked=host_policy is not None)
     dispatcher = ServiceDispatcher(services, fallback=front)
     return dispatcher
 
@@ -153,12 +163,17 @@ def _combined_checks(services: list[HostedService]) -> dict[str, ReadinessCheck]
     return checks
 
 
-def _serve_merged_openapi(front: FastAPI, services: list[HostedService]) -> None:
+def _serve_merged_openapi(
+    front: FastAPI, services: list[HostedService], *, host_checked: bool
+) -> None:
     own = front.openapi
 
     def openapi() -> dict[str, Any]:
         if front.openapi_schema is None:
-            documents = [("aigov", own())] + [(s.name, s.app.openapi()) for s in services]
+            front_document = own()
+            if host_checked:
+                document_misdirected_requests(front_document)
+            documents = [("aigov", front_document)] + [(s.name, s.app.openapi()) for s in services]
             front.openapi_schema = merge_openapi(
                 documents, title="aigov", version=__version__, description=DESCRIPTION
             )

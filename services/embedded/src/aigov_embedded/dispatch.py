@@ -16,8 +16,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aigov_runtime.docs import DOCS_PATHS, DOCS_PREFIX
+
 # Served by the all-in-one app itself (aggregated), never by one service.
-OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+OWN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json"} | DOCS_PATHS)
+# Every service serves the same docs assets; the all-in-one's own are served under these.
+OWN_PREFIXES = (DOCS_PREFIX,)
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
@@ -39,7 +43,7 @@ class ServiceDispatcher:
 
     def target(self, scope: Scope) -> HostedService | None:
         """The service whose routes match the request (full match first, then method-only)."""
-        if scope["path"] in OWN_PATHS:
+        if scope["path"] in OWN_PATHS or scope["path"].startswith(OWN_PREFIXES):
             return None
         partial: HostedService | None = None
         for service in self._services:
