@@ -520,7 +520,10 @@ class TestCrossFieldRules:
 # Strategies for a valid EvaluationCompleted in its JSON form.
 _slug = st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True)
 _version = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,15}", fullmatch=True)
-_name = st.text(min_size=1, max_size=30).filter(lambda s: not s.isspace())
+# Catalog text holds no NUL (PostgreSQL cannot store one): the valid domain excludes it.
+_name = st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=30).filter(
+    lambda s: not s.isspace()
+)
 _finite = st.floats(allow_nan=False, allow_infinity=False)
 _metric = st.fixed_dictionaries(
     {

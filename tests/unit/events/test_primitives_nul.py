@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import TypeAdapter, ValidationError
 
+from aigov_events.catalog.manifest import AISystemManifest
 from aigov_events.catalog.primitives import LabelValue, Name, Text, Uri, WebUrl
+from tests.fixtures import SYSTEMS
 
 CASES: list[tuple[Any, str]] = [
     (Name, "team\x00a"),
@@ -43,3 +46,12 @@ def test_ordinary_values_still_pass(kind: Any, value: str) -> None:
 def test_blank_text_is_still_refused(kind: Any) -> None:
     with pytest.raises(ValidationError):
         TypeAdapter(kind).validate_python(" \n\t ")
+
+
+def test_a_manifest_term_with_a_nul_is_refused() -> None:
+    # Terms end up in tier reasons and database columns; tiering's simulate answered 500.
+    document = yaml.safe_load((SYSTEMS / "support-summarizer.yaml").read_text("utf-8"))
+    document["spec"]["useCase"]["prohibitedPractices"] = ["social-scoring\x00"]
+    with pytest.raises(ValidationError) as raised:
+        AISystemManifest.model_validate(document)
+    assert "prohibitedPractices" in str(raised.value)

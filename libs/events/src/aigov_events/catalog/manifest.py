@@ -34,7 +34,13 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from aigov_events.catalog.primitives import Name, Sha256Hex, SystemId, Text
+from aigov_events.catalog.primitives import (
+    PRINTED_TEXT_PATTERN,
+    Name,
+    Sha256Hex,
+    SystemId,
+    Text,
+)
 
 API_VERSION: Final = "aigov.io/v1"
 KIND: Final = "AISystem"
@@ -140,7 +146,7 @@ OnCall = Annotated[
 ]
 """One e-mail address or one on-call rotation name."""
 
-Term = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Term = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTED_TEXT_PATTERN)]
 Terms = Annotated[list[Term], Field(max_length=64)]
 
 

@@ -42,13 +42,14 @@ ControlId = Annotated[str, StringConstraints(pattern=CONTROL_ID_PATTERN)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 """A SHA-256 digest as 64 lower-case hex digits."""
 
-Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
-]
+#: Text that is not blank and holds no NUL (PostgreSQL cannot store one).
+PRINTED_TEXT_PATTERN: Final = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTED_TEXT_PATTERN)]
 """A short human-readable name or label (not blank)."""
 
 Text = Annotated[
-    str, StringConstraints(min_length=1, max_length=4000, pattern=r"^[^\x00]*[^\s\x00][^\x00]*$")
+    str, StringConstraints(min_length=1, max_length=4000, pattern=PRINTED_TEXT_PATTERN)
 ]
 """Free text such as a rationale or summary (not blank, at most 4000 characters)."""
 
