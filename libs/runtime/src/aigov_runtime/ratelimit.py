@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -26,7 +25,6 @@ __all__ = [
     "RateLimiter",
     "install_rate_limiter",
     "limited_principal",
-    "rate_limited",
     "rate_limiter_of",
 ]
 
@@ -67,19 +65,6 @@ class RateLimiter:
             bucket.tokens -= cost
             return 0.0
         return (cost - bucket.tokens) / self.rate
-
-
-def rate_limited(
-    limiter_of: Callable[[Request], RateLimiter], key_of: Callable[[Request], str]
-) -> Callable[[Request], Awaitable[None]]:
-    """A dependency that answers 429 with Retry-After when the caller is over its limit."""
-
-    async def dependency(request: Request) -> None:
-        wait = limiter_of(request).acquire(key_of(request))
-        if wait > 0:
-            raise _too_many(wait, "rate limit exceeded for this caller; retry later")
-
-    return dependency
 
 
 def _too_many(wait: float, detail: str) -> ProblemError:

@@ -116,15 +116,18 @@ def check_not_ahead(
     latest = now + max_future_skew
     for index, event in enumerate(events):
         if event.time > latest:
-            which = f"event {event.id!r} ({event.type})"
-            if len(events) > 1:
-                which = f"{which}, item {index} of the batch,"
             raise TooFarAhead(
-                f"{which} is dated {event.time.isoformat()}, {_duration(event.time - now)} "
+                f"{_which(event, index, len(events))} is dated {event.time.isoformat()}, {_duration(event.time - now)} "
                 f"ahead of intake's clock ({now.isoformat(timespec='seconds')}); at most "
                 f"{_duration(max_future_skew)} ahead is accepted "
                 "(AIGOV_INTAKE_MAX_FUTURE_SKEW_SECONDS): check the sender's clock"
             )
+
+
+def _which(event: DomainEvent[Any], index: int, count: int) -> str:
+    """How a refusal names an event: its id and type, and its place when in a batch."""
+    which = f"event {event.id!r} ({event.type})"
+    return f"{which}, item {index} of the batch," if count > 1 else which
 
 
 def _duration(delta: timedelta) -> str:
@@ -235,11 +238,8 @@ def check_not_used_by_another(
         sender = senders.get((event.envelope.source, event.id))
         if sender is None or sender == principal.name:
             continue
-        which = f"event {event.id!r} ({event.type})"
-        if len(events) > 1:
-            which = f"{which}, item {index} of the batch,"
         raise UsedByAnother(
-            f"{which}: the (source, id) ({event.envelope.source!r}, {event.id!r}) was already "
+            f"{_which(event, index, len(events))}: the (source, id) ({event.envelope.source!r}, {event.id!r}) was already "
             "used by another principal; choose a unique id (a UUID) for every event you send"
         )
 
