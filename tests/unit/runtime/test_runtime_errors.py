@@ -162,3 +162,36 @@ class TestUnhandledErrors:
         async with app_client(make_app(error_router())) as client:
             assert (await client.get("/boom")).status_code == 500
             assert (await client.get("/healthz")).status_code == 200
+
+
+class TestValidationSummary:
+    """The 422 `detail` names the failing fields and the bound, so a person needs no JSON tool."""
+
+    def test_names_the_field_and_the_bound(self) -> None:
+        from aigov_runtime.errors import FieldError, validation_summary
+
+        detail = validation_summary(
+            [
+                FieldError(
+                    loc=["query", "limit"],
+                    msg="Input should be less than or equal to 500",
+                    type="less_than_equal",
+                )
+            ]
+        )
+        assert detail == (
+            "request validation failed (1 error): query.limit: "
+            "Input should be less than or equal to 500"
+        )
+
+    def test_says_how_many_more_beyond_the_first_three(self) -> None:
+        from aigov_runtime.errors import FieldError, validation_summary
+
+        errors = [
+            FieldError(loc=["body", f"f{i}"], msg="Field required", type="missing")
+            for i in range(5)
+        ]
+        detail = validation_summary(errors)
+        assert detail.startswith("request validation failed (5 errors): body.f0: Field required")
+        assert detail.endswith("; and 2 more")
+        assert "body.f3" not in detail

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import Any, Final, TypeVar, cast
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from aigov_runtime.auth import (
@@ -37,8 +37,10 @@ from aigov_runtime.hosts import TrustedHostMiddleware, document_misdirected_requ
 from aigov_runtime.limits import BodySizeLimitMiddleware
 from aigov_runtime.logging import configure_logging
 from aigov_runtime.metrics import HttpMetrics, HttpMetricsMiddleware, create_registry
+from aigov_runtime.query import reject_unknown_query_parameters
 from aigov_runtime.ratelimit import RateLimiter, install_rate_limiter
 from aigov_runtime.settings import ServiceSettings
+from aigov_runtime.tags import openapi_tags
 from aigov_runtime.telemetry import configure_tracing, instrument_app
 
 __all__ = ["ServiceLifespan", "build_service_app"]
@@ -116,6 +118,7 @@ def build_service_app(
         description=description,
         lifespan=runtime_lifespan,
         telemetry=_NATIVE_TELEMETRY_OFF,
+        dependencies=[Depends(reject_unknown_query_parameters)],
         # FastAPI's own pages load their assets from a CDN; install_docs serves them offline.
         docs_url=None,
         redoc_url=None,
@@ -139,6 +142,9 @@ def build_service_app(
     install_docs(app, services=[service])
     for router in routers:
         app.include_router(router)
+    app.openapi_tags = openapi_tags(
+        {tag for route in app.routes for tag in getattr(route, "tags", ()) or ()}
+    )
 
     # add_middleware prepends: the last one added is the outermost.
     app.add_middleware(UnhandledErrorMiddleware)

@@ -22,6 +22,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from aigov_runtime.tags import Tag
+
 __all__ = [
     "ASSETS_DIR",
     "DOCS_ASSETS_PATH",
@@ -106,7 +108,7 @@ def _docs_router(app: FastAPI, *, services: list[str]) -> APIRouter:
 
     @router.get(
         "/",
-        tags=["operations"],
+        tags=[Tag.OPERATIONS],
         summary="What this process serves",
         response_model=Landing,
         responses={200: {"content": {"text/html": {}}, "description": "Links to the docs."}},

@@ -196,12 +196,24 @@ async def _validation_exception_handler(request: Request, exc: Exception) -> Res
         )
         for error in exc.errors()
     ]
-    count = len(errors)
     return problem_response(
-        422,
-        detail=f"request validation failed ({count} error{'s' if count != 1 else ''})",
-        errors=[error.model_dump() for error in errors],
+        422, detail=validation_summary(errors), errors=[error.model_dump() for error in errors]
     )
+
+
+def validation_summary(errors: list[FieldError], *, shown: int = 3) -> str:
+    """A one-line `detail` naming the first failing fields and why (`query.limit: …`).
+
+    The messages are pydantic's, which state the bound (`less than or equal to 500`) without
+    echoing the client's value.
+    """
+    count = len(errors)
+    head = "; ".join(
+        f"{'.'.join(str(part) for part in error.loc)}: {error.msg}" for error in errors[:shown]
+    )
+    more = f"; and {count - shown} more" if count > shown else ""
+    summary = f"request validation failed ({count} error{'s' if count != 1 else ''})"
+    return f"{summary}: {head}{more}" if head else summary
 
 
 def _log_unhandled(scope: Scope, exc: BaseException) -> None:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from aigov_runtime.auth import Role, require_roles
 from aigov_runtime.errors import problem_responses
 from aigov_runtime.redaction import redact_text
+from aigov_runtime.tags import Tag
 
 __all__ = [
     "CheckResult",
@@ -122,7 +123,7 @@ def health_router(
     *, registry: CollectorRegistry, metrics_public: bool, check_timeout: float = 2.0
 ) -> APIRouter:
     """The `/healthz`, `/readyz` and `/metrics` routes, reading checks installed on the app."""
-    router = APIRouter(tags=["operations"])
+    router = APIRouter(tags=[Tag.OPERATIONS])
     # Log readiness only when a check changes state: probes run every few seconds.
     failing: dict[str, str] = {}
 
