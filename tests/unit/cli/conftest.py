@@ -54,6 +54,15 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
 
 
 @pytest.fixture(scope="session")
+def router_url(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The monitoring router on the platform's bus (started only for the tests that probe)."""
+    with serve(
+        ["aigov_monitoring_router"], tmp_path_factory.mktemp("router"), bus_path=platform.bus_path
+    ) as urls:
+        yield urls["monitoring_router"]
+
+
+@pytest.fixture(scope="session")
 def intake(platform: Platform) -> Platform:
     """The platform, used for its intake."""
     return platform

@@ -32,15 +32,26 @@ TOKENS: dict[str, tuple[str, list[str]]] = {
     "cli-publisher-token-0123456789": ("ci-bot", ["publisher", "owner"]),
     "cli-approver-token-0123456789a": ("risk-officer", ["approver"]),
     "cli-reader-token-0123456789abc": ("dashboard", ["reader"]),
+    "cli-manager-token-0123456789ab": ("release-manager", ["publisher", "approver"]),
+    "cli-scoped-token-0123456789abc": ("team-bot", ["owner", "publisher"]),
 }
 PUBLISHER = "cli-publisher-token-0123456789"
 APPROVER = "cli-approver-token-0123456789a"
 READER = "cli-reader-token-0123456789abc"
+MANAGER = "cli-manager-token-0123456789ab"
+"""Publisher and approver at once: separation of duties, not its roles, limits it."""
+SCOPED = "cli-scoped-token-0123456789abc"
+"""Limited to a team no example manifest belongs to."""
+SCOPES: dict[str, dict[str, list[str]]] = {SCOPED: {"teams": ["no-such-team"]}}
 
 
 def auth_tokens() -> SecretStr:
-    """The TOKENS mapping as the services' `auth_tokens` setting."""
-    return SecretStr(json.dumps({t: {"principal": p, "roles": r} for t, (p, r) in TOKENS.items()}))
+    """The TOKENS mapping (with SCOPES) as the services' `auth_tokens` setting."""
+    return SecretStr(
+        json.dumps(
+            {t: {"principal": p, "roles": r, **SCOPES.get(t, {})} for t, (p, r) in TOKENS.items()}
+        )
+    )
 
 
 def free_port() -> int:

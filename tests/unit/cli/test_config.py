@@ -45,6 +45,21 @@ class TestPrecedence:
         assert config.url("intake") == "http://aigov:8080"
         assert config.url("evidence") == "http://127.0.0.1:8083"
 
+    def test_the_router_url(self, tmp_path: Path) -> None:
+        env = {"AIGOV_URL": "http://aigov:8080"}
+        assert load_config(NO_FLAGS, env=env).url("router") == "http://aigov:8080"
+        own = load_config(NO_FLAGS, env={**env, "AIGOV_ROUTER_URL": "http://127.0.0.1:8084"})
+        assert own.url("router") == "http://127.0.0.1:8084"
+        path = write(tmp_path / "ci.yaml", "router_url: http://router:8084\n")
+        assert load_config(NO_FLAGS, env={"AIGOV_CONFIG": str(path)}).url("router") == (
+            "http://router:8084"
+        )
+        assert (
+            load_config({"router_url": "http://flag:1"}, env=env).url("router") == "http://flag:1"
+        )
+        with pytest.raises(CliError, match="AIGOV_ROUTER_URL = 'router:8084' is not a URL"):
+            load_config(NO_FLAGS, env={"AIGOV_ROUTER_URL": "router:8084"})
+
     def test_aigov_config_names_the_file(self, tmp_path: Path) -> None:
         path = write(tmp_path / "ci.yaml", "tiering_url: http://tiering:8082\n")
         config = load_config(NO_FLAGS, env={"AIGOV_CONFIG": str(path)})

@@ -84,6 +84,39 @@ class TestDecision:
         assert "2026-12-26T00:00:00Z" in result.stdout
         assert "  - Request a waiver or improve prompt injection resistance" in result.stdout
 
+    def test_pending_waiver_requests_are_listed(self, gate: Aigov, evidence: FakeEvidence) -> None:
+        pending = {
+            "waiver_id": "W-PENDING000",
+            "control_id": "evaluation.prompt_injection",
+            "requested_by": "ci-bot",
+            "requested_at": "2026-11-26T16:00:00Z",
+            "expires_at": "2026-12-26T00:00:00Z",
+        }
+        evidence.gate_answers = [{**DENY, "pending_waivers": [pending]}]
+        result = gate("gate", *RELEASE)
+        assert result.exit_code == 1
+        lines = result.stdout.splitlines()
+        title = lines.index("Waiver requests awaiting an approver (1)")
+        assert lines[title + 1].split() == [
+            "WAIVER", "CONTROL", "REQUESTED", "BY", "REQUESTED", "AT", "EXPIRES",
+        ]  # fmt: skip
+        assert lines[title + 2].split() == [
+            "W-PENDING000",
+            "evaluation.prompt_injection",
+            "ci-bot",
+            "2026-11-26T16:00:00Z",
+            "2026-12-26T00:00:00Z",
+        ]
+
+    def test_older_servers_without_pending_waivers(
+        self, gate: Aigov, evidence: FakeEvidence
+    ) -> None:
+        evidence.gate_answers = [DENY]
+        assert "pending_waivers" not in DENY
+        result = gate("gate", *RELEASE)
+        assert result.exit_code == 1
+        assert "Waiver requests awaiting" not in result.stdout
+
     def test_json_output_keeps_the_exit_code(self, gate: Aigov, evidence: FakeEvidence) -> None:
         evidence.gate_answers = [DENY]
         result = gate("gate", *RELEASE, "--json")
@@ -142,8 +175,13 @@ class TestWaiting:
     ) -> None:
         remember(tmp_path, "ev-eval")
         remember(tmp_path, "ev-system", event_type="io.aigov.system.registered.v1", version=None)
-        remember(tmp_path, "ev-other-release", version="2026.10.1")
         remember(tmp_path, "ev-other-system", system="code-assistant")
+        # Older CLIs kept every release in the file; the gate still waits only for its own.
+        state = tmp_path / "emitted.json"
+        document = json.loads(state.read_text())
+        document["events"].append({**document["events"][0], "event_id": "ev-other-release"})
+        document["events"][-1]["version"] = "2026.10.1"
+        state.write_text(json.dumps(document))
         evidence.recorded_after = {
             "ev-eval": 2,
             "ev-system": 0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Final
@@ -24,6 +24,11 @@ MAX_RETRY_WAIT_S: Final = 10.0
 RETRY_STATUSES: Final = frozenset({429, 502, 503, 504})
 JSON: Final = "application/json"
 YAML: Final = "application/yaml"
+#: A query: one value per name, or several for a repeatable parameter (`?status=a&status=b`).
+Params = Mapping[str, str | Sequence[str]]
+#: 403 details that are about the caller's role (runtime's `require_roles`, intake's type
+#: check); any other 403 is separation of duties, an approval capacity or a token's scope.
+_ROLE_REFUSALS: Final = ("lacks a required role", "(needs one of:")
 
 
 def _user_agent() -> str:
@@ -86,7 +91,7 @@ class Api:
         service: Service,
         path: str,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Params | None = None,
         expect: frozenset[int] = frozenset(),
     ) -> Answer:
         """GET and return the 2xx answer (or one whose status is in `expect`), or raise CliError."""
@@ -100,7 +105,7 @@ class Api:
         *,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
-        params: Mapping[str, str] | None = None,
+        params: Params | None = None,
         expect: frozenset[int] = frozenset(),
     ) -> Answer:
         url = f"{self._config.url(service)}{path}"
@@ -146,7 +151,7 @@ class Api:
         for error in problem.get("errors") or []:
             if isinstance(error, dict):
                 lines.append(f"  - {field_path(error.get('loc'))}: {error.get('msg', error)}")
-        hint = _hint(status, service, self._config)
+        hint = _hint(status, service, self._config, detail=detail)
         if hint:
             lines.append(f"  {hint}")
         return "\n".join(lines)
@@ -163,16 +168,31 @@ def field_path(loc: Any) -> str:
     return text or "(the whole body)"
 
 
-def _hint(status: int, service: Service, config: Config) -> str | None:
+def _hint(status: int, service: Service, config: Config, *, detail: str) -> str | None:
     if status == 401:
         return f"Check the token ({config.settings['token'].origin}): the server does not know it."
     if status == 403:
-        return "The token is valid but lacks the role this needs (see docs/cli.md, Roles)."
-    if status == 404:
+        return _forbidden_hint(detail)
+    if status == 404 and detail in ("Not Found", ""):
+        # No route answered (a generic 404), not the service saying the thing does not exist.
         return f"Not found at this URL: is it {service}'s? ({config.url_hint(service)})"
     if status in (405, 415):
         return f"Is this {service}? ({config.url_hint(service)})"
     return None
+
+
+def _forbidden_hint(detail: str) -> str:
+    """What to do about a 403, from the refusal's own words (printed above the hint)."""
+    if any(words in detail for words in _ROLE_REFUSALS):
+        return "The token is valid but lacks the role this needs (see docs/cli.md, Roles)."
+    if "may approve as:" in detail:
+        return "Pass --role as one of the capacities named above (the token's configuration)."
+    if "may act only for its scope" in detail:
+        return "The token is scoped to other teams or systems: use one whose scope covers this."
+    return (
+        "Separation of duties: another principal must do this, as the reason above says "
+        "(see docs/cli.md, Roles)."
+    )
 
 
 def _retryable_transport_error(exc: httpx.TransportError) -> bool:

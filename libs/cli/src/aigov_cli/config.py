@@ -1,7 +1,7 @@
 """Where the CLI finds its server and token: flags, then `AIGOV_*` variables, then a config file.
 
 The config file is YAML (`url`, `token`, `intake_url`, `tiering_url`, `evidence_url`,
-`timeout`), read from `--config`, `AIGOV_CONFIG` or `$XDG_CONFIG_HOME/aigov/config.yaml`.
+`router_url`, `timeout`), read from `--config`, `AIGOV_CONFIG` or `$XDG_CONFIG_HOME/aigov/config.yaml`.
 Each service URL defaults to `url`, so the all-in-one server needs one setting and
 `make up`'s separate services need one per service.
 """
@@ -18,8 +18,8 @@ import yaml
 
 from aigov_cli.errors import CliError
 
-Service = Literal["intake", "tiering", "evidence"]
-SERVICES: Final[tuple[Service, ...]] = ("intake", "tiering", "evidence")
+Service = Literal["intake", "tiering", "evidence", "router"]
+SERVICES: Final[tuple[Service, ...]] = ("intake", "tiering", "evidence", "router")
 
 DEFAULT_URL: Final = "http://127.0.0.1:8080"
 DEFAULT_TIMEOUT_S: Final = 30.0
@@ -30,6 +30,7 @@ ENV_VARS: Final[Mapping[str, str]] = {
     "intake_url": "AIGOV_INTAKE_URL",
     "tiering_url": "AIGOV_TIERING_URL",
     "evidence_url": "AIGOV_EVIDENCE_URL",
+    "router_url": "AIGOV_ROUTER_URL",
     "timeout": "AIGOV_TIMEOUT",
 }
 CONFIG_ENV: Final = "AIGOV_CONFIG"
@@ -76,7 +77,8 @@ class Config:
             where = f" or `token:` in {self.config_file}" if self.config_file else ""
             raise CliError(
                 f"no API token: set AIGOV_TOKEN, pass --token{where} "
-                "(a token with the publisher role for emit and gate, approver for approve)"
+                "(a token with the publisher role for emit and gate, approver for approve, "
+                "reader for the read commands)"
             )
         return token
 
@@ -138,7 +140,7 @@ def load_config(
 
 
 def _check(config: Config) -> None:
-    for key in ("url", "intake_url", "tiering_url", "evidence_url"):
+    for key in ("url", *(f"{service}_url" for service in SERVICES)):
         setting = config.settings[key]
         if setting.value and not setting.value.startswith(("http://", "https://")):
             raise CliError(

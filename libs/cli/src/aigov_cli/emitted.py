@@ -6,7 +6,9 @@ accepted event's id and CloudEvents source with its system and release to
 A CI job runs its steps in one checkout, so the gate step finds the events sent before it;
 a step on another runner can pass their ids with `--event-id` instead. An event is
 identified by (source, id): files written before the source was kept have none, and those
-events are awaited by id alone.
+events are awaited by id alone. The file keeps each system's current release only: the
+first event of a new release drops that system's earlier releases, so it does not grow with
+every release and the gate does not poll old events again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, Final
 from aigov_cli.errors import CliError
 
 DEFAULT_PATH: Final = Path(".aigov") / "emitted.json"
-#: Old entries are dropped beyond this many, so a long-lived workspace does not grow the file.
+#: Old entries are dropped beyond this many (a workspace with very many systems stays bounded).
 MAX_ENTRIES: Final = 1000
 
 
@@ -73,8 +75,14 @@ def remember(
     version: str | None,
     source: str | None = None,
 ) -> None:
-    """Append one accepted event (atomically: a crashed write leaves the old file)."""
+    """Append one accepted event (atomically: a crashed write leaves the old file).
+
+    The file keeps each system's current release only: an event of a release drops the
+    system's events of other releases (see `current_release`).
+    """
     entries = [e for e in load(path) if (e.source, e.event_id) != (source, event_id)]
+    if version is not None:
+        entries = current_release(entries, system=system, version=version)
     entries.append(
         Emitted(
             event_id=event_id,
@@ -97,6 +105,28 @@ def remember(
             f"the event was accepted, but recording it in {path} failed ({exc.strerror}); "
             f"pass --event-id {event_id} to `aigov gate`"
         ) from None
+
+
+def current_release(entries: list[Emitted], *, system: str, version: str) -> list[Emitted]:
+    """`entries` without `system`'s earlier releases, before recording an event of `version`.
+
+    Dropped: the system's events of other versions, and its system-level events (no version:
+    registrations, waiver decisions) remembered before the last of those, which belonged to
+    that earlier release's pipeline. Kept: other systems' events, and system-level events
+    remembered since (this pipeline's registration, sent before its first release event), so
+    `gate --wait` polls only what this release's pipeline sent.
+    """
+    older = [
+        i for i, e in enumerate(entries) if e.system == system and e.version not in (None, version)
+    ]
+    if not older:
+        return entries
+    last = older[-1]
+    return [
+        e
+        for i, e in enumerate(entries)
+        if e.system != system or e.version == version or (e.version is None and i > last)
+    ]
 
 
 def for_release(entries: list[Emitted], *, system: str, version: str) -> list[Emitted]:

@@ -13,11 +13,15 @@ import click
 from aigov_cli import emitted
 from aigov_cli.commands.approvals import approve
 from aigov_cli.commands.emit import emit
+from aigov_cli.commands.evidence import evidence, ledger
 from aigov_cli.commands.gate import gate
+from aigov_cli.commands.incidents import incidents
+from aigov_cli.commands.probes import probe
+from aigov_cli.commands.releases import controls, releases
 from aigov_cli.commands.setup import completion, show_config
 from aigov_cli.commands.simulate import simulate
 from aigov_cli.commands.systems import systems
-from aigov_cli.commands.waivers import waiver
+from aigov_cli.commands.waivers import waiver, waivers
 from aigov_cli.errors import EXIT_ERROR
 from aigov_cli.session import Session
 
@@ -67,6 +71,11 @@ class AigovGroup(click.Group):
     "--evidence-url", metavar="URL", help="Evidence's URL if not --url [env AIGOV_EVIDENCE_URL]."
 )
 @click.option(
+    "--router-url",
+    metavar="URL",
+    help="The monitoring router's URL if not --url [env AIGOV_ROUTER_URL].",
+)
+@click.option(
     "--timeout", metavar="SECONDS", help="Per-request timeout [env AIGOV_TIMEOUT; default 30]."
 )
 @click.option(
@@ -91,13 +100,16 @@ def cli(
     intake_url: str | None,
     tiering_url: str | None,
     evidence_url: str | None,
+    router_url: str | None,
     timeout: str | None,
     config_path: Path | None,
     state_file: Path,
 ) -> None:
-    """aigov: register AI systems, send release evidence from CI, and ask the release gate.
+    """aigov: register AI systems, send release evidence from CI, ask the release gate, and read
+    the inventory, releases, waivers, incidents, evidence and probes.
 
-    Exit codes: 0 success (gate: allow), 1 gate deny, 2 any error.
+    Exit codes: 0 success (gate: allow), 1 a "no" answer (gate deny, ledger verification
+    failed, a probe failed), 2 any error.
     """
     flags = {
         "url": url,
@@ -105,6 +117,7 @@ def cli(
         "intake_url": intake_url,
         "tiering_url": tiering_url,
         "evidence_url": evidence_url,
+        "router_url": router_url,
         "timeout": timeout,
     }
     # The CLI's output is its own: HTTP client libraries log each request at INFO, which a
@@ -114,7 +127,23 @@ def cli(
     ctx.obj = Session(flags=flags, config_path=config_path, state_file=state_file)
 
 
-for command in (systems, simulate, emit, approve, waiver, gate, completion, show_config):
+for command in (
+    systems,
+    simulate,
+    emit,
+    approve,
+    waivers,
+    waiver,
+    gate,
+    releases,
+    controls,
+    evidence,
+    ledger,
+    incidents,
+    probe,
+    completion,
+    show_config,
+):
     cli.add_command(command)
 
 

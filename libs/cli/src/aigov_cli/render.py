@@ -37,8 +37,8 @@ def table(
     """Rows aligned under upper-case headers; only the last column (reasons) is never cut."""
     cells = []
     for row in rows:
-        *first, last = row
-        cells.append([*(_cell(v) for v in first), _cell(last, limit=None)])
+        *leading, last = row
+        cells.append([*(_cell(v) for v in leading), _cell(last, limit=None)])
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
@@ -47,21 +47,29 @@ def table(
     return [line([h.upper() for h in headers]), *(line(r) for r in cells)]
 
 
-def _first(item: Mapping[str, Any], *keys: str) -> Any:
+def first(item: Mapping[str, Any], *keys: str) -> Any:
+    """The value of the first of `keys` that `item` has (not None), else None."""
     for key in keys:
         if item.get(key) is not None:
             return item[key]
     return None
 
 
-def _items(answer: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+def items(answer: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """The list under `key` as mappings (bare values as `{"value": v}`; not a list: none)."""
     value = answer.get(key)
     if not isinstance(value, list):
         return []
     return [v if isinstance(v, dict) else {"value": v} for v in value]
 
 
-def _policy(answer: Mapping[str, Any]) -> str | None:
+def pairs(rows: Iterable[tuple[str, Any]]) -> list[str]:
+    """`name  value` lines, aligned, for one object's fields (no header)."""
+    return table(["", ""], rows)[1:]
+
+
+def policy_text(answer: Mapping[str, Any]) -> str | None:
+    """The policy an answer names, as `name version` (or whichever of them it has)."""
     policy = answer.get("policy")
     name = policy.get("name") if isinstance(policy, dict) else None
     version = answer.get("policy_version") or (
@@ -72,12 +80,14 @@ def _policy(answer: Mapping[str, Any]) -> str | None:
     return version or name
 
 
-def _section(lines: list[str], title: str, body: list[str]) -> None:
+def section(lines: list[str], title: str, body: list[str]) -> None:
+    """Append a blank line, `title` and `body` to `lines`, unless `body` is empty."""
     if body:
         lines += ["", title, *body]
 
 
-def _bullets(values: Any) -> list[str]:
+def bullets(values: Any) -> list[str]:
+    """One `  - item` line per element of a list (nothing for anything else)."""
     return [f"  - {_cell(v, limit=None)}" for v in values] if isinstance(values, list) else []
 
 
@@ -86,37 +96,36 @@ def gate_decision(answer: Mapping[str, Any]) -> str:
     decision = str(answer.get("decision", "?")).upper()
     lines = [
         f"Release {answer.get('system', '?')} {answer.get('version', '?')}: {decision}",
-        *table(
-            ["", ""],
+        *pairs(
             [
                 ("tier", answer.get("tier") or "not tiered yet"),
-                ("policy", _policy(answer)),
+                ("policy", policy_text(answer)),
                 ("decided at", answer.get("decided_at")),
-            ],
-        )[1:],
+            ]
+        ),
     ]
-    missing = _items(answer, "missing_controls")
-    _section(
+    missing = items(answer, "missing_controls")
+    section(
         lines,
         f"Missing controls ({len(missing)})",
         table(
             ["control", "reason"],
-            [(_first(m, "control_id", "id", "value"), m.get("reason")) for m in missing],
+            [(first(m, "control_id", "id", "value"), m.get("reason")) for m in missing],
         )
         if missing
         else [],
     )
-    waived = _items(answer, "waived_controls")
-    _section(
+    waived = items(answer, "waived_controls")
+    section(
         lines,
         f"Waived controls ({len(waived)})",
         table(
             ["control", "waiver", "expires"],
             [
                 (
-                    _first(w, "control_id", "id", "value"),
-                    _first(w, "waiver_id", "waiver"),
-                    _first(w, "expires_at", "expiry"),
+                    first(w, "control_id", "id", "value"),
+                    first(w, "waiver_id", "waiver"),
+                    first(w, "expires_at", "expiry"),
                 )
                 for w in waived
             ],
@@ -124,62 +133,88 @@ def gate_decision(answer: Mapping[str, Any]) -> str:
         if waived
         else [],
     )
-    pending = _items(answer, "pending_material_changes")
-    _section(
+    # Older evidence services do not send `pending_waivers`: then there is no section.
+    section(
+        lines,
+        f"Waiver requests awaiting an approver ({len(items(answer, 'pending_waivers'))})",
+        pending_waivers(answer),
+    )
+    pending = items(answer, "pending_material_changes")
+    section(
         lines,
         f"Material changes awaiting approval ({len(pending)})",
         table(
             ["change", "kind", "reason"],
             [
-                (_first(p, "change_id", "id", "value"), p.get("kind"), p.get("reason"))
+                (first(p, "change_id", "id", "value"), p.get("kind"), p.get("reason"))
                 for p in pending
             ],
         )
         if pending
         else [],
     )
-    _section(lines, "Reasons", _bullets(answer.get("reasons")))
-    _section(lines, "Next steps", _bullets(answer.get("next_steps")))
+    section(lines, "Reasons", bullets(answer.get("reasons")))
+    section(lines, "Next steps", bullets(answer.get("next_steps")))
     footer = []
     evidence = answer.get("evidence_ids")
     if isinstance(evidence, list):
         footer.append(f"Evidence considered: {len(evidence)} event(s).")
     if answer.get("gate_event_id"):
         footer.append(f"Decision recorded as event {answer['gate_event_id']}.")
-    _section(lines, "", footer)
+    section(lines, "", footer)
     return "\n".join(lines)
+
+
+def pending_waivers(answer: Mapping[str, Any]) -> list[str]:
+    """The answer's `pending_waivers` (requested, not decided yet) as a table; none: nothing."""
+    waivers = items(answer, "pending_waivers")
+    if not waivers:
+        return []
+    return table(
+        ["waiver", "control", "requested by", "requested at", "expires"],
+        [
+            (
+                first(w, "waiver_id", "value"),
+                w.get("control_id"),
+                w.get("requested_by"),
+                w.get("requested_at"),
+                w.get("expires_at"),
+            )
+            for w in waivers
+        ],
+    )
 
 
 def simulation(answer: Mapping[str, Any]) -> str:
     """A tiering dry run: tier and why, what it requires, and the material change if asked."""
     tier = str(answer.get("tier", "?"))
-    lines = [f"Tier: {tier}" + (f" (policy {_policy(answer)})" if _policy(answer) else "")]
+    lines = [f"Tier: {tier}" + (f" (policy {policy_text(answer)})" if policy_text(answer) else "")]
     if answer.get("previous_tier"):
         lines.append(f"Previous tier: {answer['previous_tier']}")
-    reasons = _items(answer, "reasons")
-    _section(
+    reasons = items(answer, "reasons")
+    section(
         lines,
         "Why",
         table(
             ["rule", "reason"],
-            [(_first(r, "rule_id", "id", "value"), r.get("reason")) for r in reasons],
+            [(first(r, "rule_id", "id", "value"), r.get("reason")) for r in reasons],
         )
         if reasons
         else ["  no rule fired: the policy's default tier"],
     )
-    controls = _items(answer, "required_controls")
-    _section(
+    controls = items(answer, "required_controls")
+    section(
         lines,
         f"Required controls ({len(controls)})",
         table(
             ["control", "title"],
-            [(_first(c, "control_id", "id", "value"), c.get("title")) for c in controls],
+            [(first(c, "control_id", "id", "value"), c.get("title")) for c in controls],
         )
         if controls
         else [],
     )
-    minimums = _items(answer, "evaluation_minimums")
-    _section(
+    minimums = items(answer, "evaluation_minimums")
+    section(
         lines,
         "Evaluation minimums",
         table(
@@ -192,16 +227,16 @@ def simulation(answer: Mapping[str, Any]) -> str:
         if minimums
         else [],
     )
-    approvals = _items(answer, "required_approvals")
-    _section(
+    approvals = items(answer, "required_approvals")
+    section(
         lines,
         "Required approvals",
         table(["role", "count"], [(a.get("role"), a.get("count")) for a in approvals])
         if approvals
         else [],
     )
-    monitoring = _items(answer, "monitoring")
-    _section(
+    monitoring = items(answer, "monitoring")
+    section(
         lines,
         "Monitoring",
         table(
@@ -212,7 +247,7 @@ def simulation(answer: Mapping[str, Any]) -> str:
     )
     change = answer.get("material_change")
     if isinstance(change, dict):
-        changes = _items(change, "changes")
+        changes = items(change, "changes")
         verdict = "yes — needs a new approval" if change.get("material") else "no"
         body = [f"  material: {verdict}"]
         if changes:
@@ -223,16 +258,20 @@ def simulation(answer: Mapping[str, Any]) -> str:
         other = change.get("non_material_fields")
         if isinstance(other, list) and other:
             body.append(f"  also changed (not material): {', '.join(map(str, other))}")
-        _section(lines, "Material change against --previous", body)
-    _section(lines, "Warnings", _bullets(answer.get("warnings")))
+        section(lines, "Material change against --previous", body)
+    section(lines, "Warnings", bullets(answer.get("warnings")))
     return "\n".join(lines)
 
 
 def accepted(answer: Mapping[str, Any]) -> str:
     """An intake receipt: which event, for which system, and whether it was a retry."""
-    event_type = str(answer.get("event_type") or "event")
-    short = event_type.removeprefix("io.aigov.").rsplit(".v", 1)[0]
+    short = short_type(str(answer.get("event_type") or "event"))
     text = f"accepted {short} for {answer.get('system_id', '?')} (event {answer.get('event_id')})"
     if answer.get("duplicate"):
         text += " — already accepted before, not published again"
     return text
+
+
+def short_type(event_type: str) -> str:
+    """`io.aigov.evaluation.completed.v1` as `evaluation.completed`."""
+    return event_type.removeprefix("io.aigov.").rsplit(".v", 1)[0]

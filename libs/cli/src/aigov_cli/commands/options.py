@@ -18,6 +18,45 @@ def json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")(fn)
 
 
+def output_option(fn: F) -> F:
+    """`-o/--output table|json`: a read command's table, or the server's JSON answer (for jq)."""
+    return click.option(
+        "-o",
+        "--output",
+        "output_format",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="table for people; json prints the server's answer unchanged (for jq).",
+    )(fn)
+
+
+def page_options(fn: F) -> F:
+    """`--limit` and `--cursor`: one page of a listing, and where the next one starts."""
+    fn = click.option(
+        "--cursor",
+        metavar="CURSOR",
+        help="Continue after the previous page (the cursor it printed, its JSON `next`).",
+    )(fn)
+    return click.option(
+        "--limit",
+        type=click.IntRange(1, 500),
+        default=100,
+        show_default=True,
+        help="Page size (at most 500).",
+    )(fn)
+
+
+def query(**values: Any) -> dict[str, str | list[str]]:
+    """Query parameters from options: unset ones left out, repeatable ones as lists."""
+    params: dict[str, str | list[str]] = {}
+    for name, value in values.items():
+        if value is None or value == ():
+            continue
+        params[name] = [str(v) for v in value] if isinstance(value, tuple | list) else str(value)
+    return params
+
+
 def idempotency_option(fn: F) -> F:
     """`--idempotency-key`: makes re-running the same CI step publish nothing twice."""
     return click.option(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from click.shell_completion import get_completion_class
 
-from aigov_cli.config import ENV_VARS
+from aigov_cli.config import ENV_VARS, SERVICES
 from aigov_cli.render import table
 from aigov_cli.session import pass_session
 
@@ -35,5 +35,5 @@ def show_config(ctx: click.Context) -> None:
         if key == "token" and value:
             value = f"{value[:4]}… ({len(value)} characters)"
         rows.append((key, value, setting.origin))
-    rows += [(f"{s} → ", config.url(s), "") for s in ("intake", "tiering", "evidence")]
+    rows += [(f"{s} → ", config.url(s), "") for s in SERVICES]
     click.echo("\n".join(table(["setting", "value", "from"], rows, indent="")))

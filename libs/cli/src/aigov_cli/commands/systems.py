@@ -1,11 +1,21 @@
-"""`aigov systems register`: send an AI system manifest (a new system or a new revision)."""
+"""`aigov systems register|list|show`: send an AI system manifest, read the inventory."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import click
 
+from aigov_cli import views
 from aigov_cli.api import JSON, YAML
-from aigov_cli.commands.options import idempotency_option, json_option, manifest_option
+from aigov_cli.commands.options import (
+    idempotency_option,
+    json_option,
+    manifest_option,
+    output_option,
+    page_options,
+    query,
+)
 from aigov_cli.documents import is_json, parse, read_bytes
 from aigov_cli.errors import CliError
 from aigov_cli.session import new_idempotency_key, output, pass_session
@@ -13,7 +23,7 @@ from aigov_cli.session import new_idempotency_key, output, pass_session
 
 @click.group()
 def systems() -> None:
-    """AI systems: register manifests."""
+    """AI systems: register manifests, list the inventory, show one."""
 
 
 def manifest_id(path: str, raw: bytes) -> str:
@@ -65,3 +75,42 @@ def describe(answer: dict[str, object]) -> str:
         return f"{system}: unchanged, still revision {revision}; nothing sent"
     verb = "registered" if revision == 1 else "updated"
     return f"{system}: {verb}, revision {revision} (event {answer.get('event_id')})"
+
+
+@systems.command("list")
+@click.option("--tier", type=click.Choice(["prohibited", "high", "medium", "low"]))
+@click.option("--team", metavar="TEAM", help="Only this team's systems.")
+@click.option(
+    "--status", type=click.Choice(["active", "retired", "unregistered"]), help="Lifecycle status."
+)
+@click.option(
+    "--gate", type=click.Choice(["allow", "deny"]), help="Only systems whose last gate said so."
+)
+@page_options
+@output_option
+@click.pass_context
+def list_systems(
+    ctx: click.Context,
+    tier: str | None,
+    team: str | None,
+    status: str | None,
+    gate: str | None,
+    limit: int,
+    cursor: str | None,
+    output_format: str,
+) -> None:
+    """List the inventory (evidence's GET /v1/systems), ordered by id, one page at a time."""
+    params = query(tier=tier, team=team, status=status, gate=gate, limit=limit, cursor=cursor)
+    answer = pass_session(ctx).api().get("evidence", "/v1/systems", params=params).body
+    output(answer, as_json=output_format == "json", text=views.systems_page(answer))
+
+
+@systems.command("show")
+@click.argument("system")
+@output_option
+@click.pass_context
+def show_system(ctx: click.Context, system: str, output_format: str) -> None:
+    """Show one AI system: tier and policy, owner, team, surfaces, open incidents, last gate."""
+    api = pass_session(ctx).api()
+    answer = api.get("evidence", f"/v1/systems/{quote(system, safe='')}").body
+    output(answer, as_json=output_format == "json", text=views.system_detail(answer))

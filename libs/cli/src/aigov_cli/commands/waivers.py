@@ -1,4 +1,7 @@
-"""`aigov waiver request|grant|reject`: ship without some controls, for a while, with approval."""
+"""`aigov waivers list|request|grant|reject`: ship without some controls, for a while, with approval.
+
+`aigov waiver ...` (the older, singular spelling) is the same group.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +10,29 @@ from urllib.parse import quote
 
 import click
 
+from aigov_cli import views
 from aigov_cli.commands.options import (
     apply,
     base_body,
     file_option,
     idempotency_option,
     json_option,
+    output_option,
+    page_options,
+    query,
     release_options,
     require,
 )
 from aigov_cli.errors import CliError
 from aigov_cli.session import new_idempotency_key, output, pass_session
-from aigov_cli.values import parse_expiry
+from aigov_cli.values import Duration, parse_expiry
+
+DAY_S = 86400.0
 
 
 @click.group()
-def waiver() -> None:
-    """Waivers: request one for missing controls, then grant or reject it."""
+def waivers() -> None:
+    """Waivers: list them, request one for missing controls, then grant or reject it."""
 
 
 def describe(answer: dict[str, Any]) -> str:
@@ -35,7 +44,7 @@ def describe(answer: dict[str, Any]) -> str:
     return text
 
 
-@waiver.command("request")
+@waivers.command("request")
 @file_option("A waiver request body (JSON/YAML, the /v1/waivers format).")
 @release_options
 @click.option(
@@ -127,7 +136,7 @@ def _decide(
     output(answer, as_json=as_json, text=describe(answer))
 
 
-@waiver.command("grant")
+@waivers.command("grant")
 @click.argument("waiver_id")
 @click.option("--rationale", required=True, help="Why the waiver is acceptable.")
 @idempotency_option
@@ -140,7 +149,7 @@ def grant(
     _decide(ctx, waiver_id, "grant", rationale, idempotency_key, as_json)
 
 
-@waiver.command("reject")
+@waivers.command("reject")
 @click.argument("waiver_id")
 @click.option("--rationale", required=True, help="Why the waiver is refused.")
 @idempotency_option
@@ -151,3 +160,54 @@ def reject(
 ) -> None:
     """Reject a requested waiver (approver token; not the requester's)."""
     _decide(ctx, waiver_id, "reject", rationale, idempotency_key, as_json)
+
+
+@waivers.command("list")
+@click.option("--system", metavar="ID", help="Only this AI system's waivers.")
+@click.option(
+    "--status",
+    type=click.Choice(["requested", "granted", "rejected", "expired"]),
+    help="Only waivers in this status.",
+)
+@click.option(
+    "--expiring",
+    type=Duration(),
+    metavar="DAYS",
+    help="Only granted waivers expiring within this many whole days (7d; the server's "
+    "expiring_within_days filter).",
+)
+@page_options
+@output_option
+@click.pass_context
+def list_waivers(
+    ctx: click.Context,
+    system: str | None,
+    status: str | None,
+    expiring: float | None,
+    limit: int,
+    cursor: str | None,
+    output_format: str,
+) -> None:
+    """List waivers ordered by expiry (GET /v1/waivers)."""
+    days = None
+    if expiring is not None:
+        if expiring % DAY_S:
+            raise CliError(
+                f"--expiring: the server counts whole days: use e.g. 7d, not {expiring:g}s"
+            )
+        days = int(expiring // DAY_S)
+    params = query(
+        system=system, status=status, expiring_within_days=days, limit=limit, cursor=cursor
+    )
+    answer = pass_session(ctx).api().get("evidence", "/v1/waivers", params=params).body
+    note = f"Granted waivers expiring within {days} day(s)." if days is not None else None
+    output(answer, as_json=output_format == "json", text=views.waivers_page(answer, note=note))
+
+
+waiver = click.Group(
+    "waiver",
+    commands=waivers.commands,
+    help="Same as `aigov waivers` (the older spelling).",
+    hidden=True,
+)
+"""`aigov waiver ...`: the singular spelling CI files and next steps already use."""
