@@ -22,6 +22,7 @@ import aigov_tiering.app
 import aigov_tiering.settings
 from aigov_runtime.asgi import LifespanFailed
 from aigov_runtime.settings import ServiceSettings
+from aigov_runtime.tags import Tag
 from aigov_runtime.testing import app_client
 
 READER_TOKEN = "skeleton-reader-Qx7vN2pLm9Zr4Kc8Wd"
@@ -123,3 +124,30 @@ class TestSkeleton:
         assert document["info"]["version"] == "0.1.0"
         assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
         assert {"/healthz", "/readyz", "/metrics"} <= set(document["paths"])
+
+    async def test_every_operation_has_one_tag_of_the_vocabulary(
+        self, service: str, tmp_path: Path
+    ) -> None:
+        """Routes are grouped by what a user looks for (`aigov_runtime.tags`), the same in every
+        service, so the all-in-one's docs show one "releases" heading, not one per service."""
+        async with app_client(build(service, tmp_path)) as client:
+            document = (await client.get("/openapi.json")).json()
+        vocabulary = {tag.value for tag in Tag}
+        untagged = {
+            f"{method.upper()} {path}": operation.get("tags")
+            for path, operations in document["paths"].items()
+            for method, operation in operations.items()
+            if operation.get("tags") is None
+            or len(operation["tags"]) != 1
+            or operation["tags"][0] not in vocabulary
+        }
+        assert untagged == {}
+        used = {
+            operation["tags"][0]
+            for operations in document["paths"].values()
+            for operation in operations.values()
+        }
+        # The top-level list describes exactly the tags in use, in the vocabulary's order.
+        listed = [tag["name"] for tag in document["tags"]]
+        assert listed == [tag.value for tag in Tag if tag.value in used]
+        assert all(tag["description"] for tag in document["tags"])

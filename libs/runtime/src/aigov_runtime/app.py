@@ -142,9 +142,6 @@ def build_service_app(
     install_docs(app, services=[service])
     for router in routers:
         app.include_router(router)
-    app.openapi_tags = openapi_tags(
-        {tag for route in app.routes for tag in getattr(route, "tags", ()) or ()}
-    )
 
     # add_middleware prepends: the last one added is the outermost.
     app.add_middleware(UnhandledErrorMiddleware)
@@ -169,6 +166,17 @@ def _document_conventions(app: FastAPI, *, host_checked: bool) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = generate()
+            # The top-level tag list (with descriptions) is built from the operations' tags,
+            # so a service lists exactly the headings it uses.
+            schema["tags"] = openapi_tags(
+                {
+                    tag
+                    for operations in schema.get("paths", {}).values()
+                    for operation in operations.values()
+                    if isinstance(operation, dict)
+                    for tag in operation.get("tags", ())
+                }
+            )
             components = schema.setdefault("components", {})
             components.setdefault("securitySchemes", {})[BEARER_SCHEME_NAME] = (
                 bearer_scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
