@@ -253,3 +253,22 @@ class TestBadInput:
             "/v1/events", content=json.dumps(retire), headers={**STRUCTURED, **auth(PUBLISHER)}
         )
         assert response.status_code == 202
+
+
+class TestEmptyBatch:
+    async def test_an_empty_batch_is_accepted_and_publishes_nothing(self, intake: Intake) -> None:
+        response = await intake.client.post(
+            "/v1/events", content=b"[]", headers={**BATCH, **auth(PUBLISHER)}
+        )
+        assert response.status_code == 202, response.text
+        assert response.json() == {
+            "accepted": [],
+            "duplicates": [],
+            "accepted_events": [],
+            "duplicate_events": [],
+        }
+        assert await intake.records(LIFECYCLE, 1, max_wait=2) == []
+
+    async def test_it_still_needs_a_token(self, intake: Intake) -> None:
+        response = await intake.client.post("/v1/events", content=b"[]", headers=BATCH)
+        assert response.status_code == 401

@@ -123,6 +123,8 @@ class TestExamples:
             "scope": "release",
             "rationale": body["rationale"],
             "evidence": body["evidence"],
+            "evidence_event_ids": [],
+            "evidence_links": [],
         }
 
 
@@ -250,3 +252,84 @@ class TestApprovals:
         body["material_change_id"] = "mc-1"
         response = await post(intake, "/v1/approvals", body, token=APPROVER)
         assert response.status_code == 202, response.text
+
+
+class TestApprovalEvidenceReferences:
+    """Approvals name the records they relied on by event id, and link documents (https)."""
+
+    async def test_ids_of_accepted_events_and_links_are_carried(self, intake: Intake) -> None:
+        release = fresh_release()
+        evaluation = await post(intake, "/v1/evaluations", example("evaluation.json", **release))
+        artifact = await post(intake, "/v1/artifacts", example("artifact.json", **release))
+        ids = [evaluation.json()["event_id"], artifact.json()["event_id"]]
+        links = ["https://docs.example.com/model-cards/1.0.0", "https://ci.example.com/runs/8812"]
+        body = example("approval.json", **release, evidence_event_ids=ids, evidence_links=links)
+        response = await post(intake, "/v1/approvals", body, token=APPROVER)
+        assert response.status_code == 202, response.text
+        records = await intake.records(LIFECYCLE, 3)
+        [approval] = [
+            data for kind, data in map(event_of, records) if kind == ApprovalGranted.event_type
+        ]
+        assert (approval["evidence_event_ids"], approval["evidence_links"]) == (ids, links)
+
+    async def test_ids_intake_never_accepted_are_422_naming_them(self, intake: Intake) -> None:
+        release = fresh_release()
+        known = (
+            await post(intake, "/v1/evaluations", example("evaluation.json", **release))
+        ).json()
+        other_system = fresh_release()
+        elsewhere = await post(
+            intake, "/v1/evaluations", example("evaluation.json", **other_system)
+        )
+        ids = [known["event_id"], "no-such-event", elsewhere.json()["event_id"]]
+        body = example("approval.json", **release, evidence_event_ids=ids)
+        response = await post(intake, "/v1/approvals", body, token=APPROVER)
+        assert response.status_code == 422, response.text
+        detail = response.json()["detail"]
+        assert f"'no-such-event', '{elsewhere.json()['event_id']}'" in detail
+        assert known["event_id"] not in detail
+        assert release["system"] in detail
+        records = await intake.records(LIFECYCLE, 3, max_wait=3)
+        assert ApprovalGranted.event_type not in {event_of(r)[0] for r in records}
+
+    async def test_the_same_rule_holds_through_v1_events(self, intake: Intake) -> None:
+        release = fresh_release()
+        data = {
+            **example("approval.json", **release),
+            "system_id": release["system"],
+            "evidence_event_ids": ["invented"],
+        }
+        for key in ("system", "decision"):
+            del data[key]
+        event = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "https://approvals.example.com",
+            "type": ApprovalGranted.event_type,
+            "data": data,
+        }
+        response = await intake.client.post(
+            "/v1/events",
+            content=json.dumps(event),
+            headers={"Content-Type": "application/cloudevents+json", **auth(APPROVER)},
+        )
+        assert response.status_code == 422, response.text
+        assert "'invented'" in response.json()["detail"]
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("evidence_links", ["http://docs.example.com/card"]),
+            ("evidence_links", ["ftp://docs.example.com/card"]),
+            ("evidence_links", [f"https://docs.example.com/{i}" for i in range(21)]),
+            ("evidence_event_ids", [f"id-{i}" for i in range(51)]),
+            ("evidence_event_ids", ["not an id"]),
+        ],
+    )
+    async def test_bounds_and_shapes_are_422_at_the_field(
+        self, intake: Intake, field: str, value: list[str]
+    ) -> None:
+        body = example("approval.json", **fresh_release(), **{field: value})
+        response = await post(intake, "/v1/approvals", body, token=APPROVER)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["loc"][:2] == ["body", field]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -347,3 +348,25 @@ class TestBadInput:
         )
         assert response.status_code == 415
         assert "application/yaml" in response.headers["accept-post"]
+
+
+class TestAllDigitDigests:
+    """A manifest whose `sha256` is 64 decimal digits is that string, not an integer."""
+
+    @pytest.mark.parametrize("sha256", ["1234567890" * 6 + "1234", "0" + "9876543210" * 6 + "987"])
+    async def test_an_example_manifest_with_an_all_digit_sha256_is_accepted(
+        self, intake: Intake, sha256: str
+    ) -> None:
+        system = f"sys-{uuid.uuid4().hex[:10]}"
+        text = (SYSTEMS / "support-summarizer.yaml").read_text()
+        text = text.replace("id: support-summarizer\n", f"id: {system}\n", 1)
+        text = re.sub(r"(sha256: )[0-9a-f]{64}", rf"\g<1>{sha256}", text, count=1)
+        assert sha256 in text
+        assert system in text
+        response = await intake.client.post(
+            "/v1/systems", content=text.encode(), headers={**YAML, **auth(PUBLISHER)}
+        )
+        assert response.status_code == 202, response.text
+        [record] = await intake.records(LIFECYCLE, 1)
+        [template] = data_of(record)["manifest"]["spec"]["genai"]["promptTemplates"]
+        assert template["sha256"] == sha256

@@ -13,13 +13,18 @@ a byte), freezing every service of the all-in-one process. Here a body is:
 - refused when an alias refers to an enclosing node (400: a recursive structure has no JSON
   form);
 - answered 400 `malformed YAML: <problem> at line L, column C` when it does not parse.
+
+A plain scalar of exactly 64 hex digits is a string, even when every digit is decimal: such
+a value is a SHA-256 digest (a manifest's `sha256`), and YAML 1.1 would otherwise read
+`0123…` as an integer (or `12e4…` as a float), which the digest's field then refuses.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import anyio
 import anyio.to_thread
@@ -45,6 +50,27 @@ LOADER: Final[type[yaml.SafeLoader] | type[yaml.CSafeLoader]] = (
     yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 )
 """The safe loader bodies are parsed with: libyaml's when PyYAML has it."""
+
+#: A SHA-256 digest written plainly; resolved as a string before int and float are tried.
+HEX_DIGEST: Final = re.compile(r"^[0-9a-fA-F]{64}$")
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+
+
+class _BodyLoader(LOADER):  # type: ignore[valid-type,misc]
+    """The loader with 64-hex-digit plain scalars resolved as strings (its own resolver table).
+
+    Resolution runs in Python for libyaml's loader too, and the first matching resolver of a
+    scalar's first character wins, so ours goes in front of int's and float's. A class of
+    our own keeps `yaml.SafeLoader` (and every other user of it) unchanged.
+    """
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {
+        first: list(resolvers) for first, resolvers in LOADER.yaml_implicit_resolvers.items()
+    }
+
+
+for _first in "0123456789abcdefABCDEF":
+    _BodyLoader.yaml_implicit_resolvers.setdefault(_first, []).insert(0, (_STR_TAG, HEX_DIGEST))
 
 # Parses run in threads; a few at a time leave the GIL (and anyio's shared pool) to the rest.
 _PARSERS: Final = anyio.CapacityLimiter(2)
@@ -138,7 +164,7 @@ def load_yaml(raw: bytes, limits: YamlLimits = YamlLimits()) -> Any:
             max_bytes=limits.max_bytes,
         )
     _warn_if_pure_python()
-    loader = LOADER(raw)
+    loader = _BodyLoader(raw)
     try:
         node = loader.get_single_node()
         if node is None:

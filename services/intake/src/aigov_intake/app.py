@@ -10,7 +10,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from aigov_intake import __version__
-from aigov_intake.api import events, typed, webhooks
+from aigov_intake.api import events, incidents, typed, webhooks
+from aigov_intake.consumers import build_consumers
 from aigov_intake.models import SCHEMA
 from aigov_intake.revisions import RevisionLocks
 from aigov_intake.settings import Settings
@@ -20,10 +21,11 @@ from aigov_runtime.resources import ServiceResources, service_lifespan, standard
 SERVICE = "intake"
 DESCRIPTION = (
     "The write side: every command and webhook enters here, is authenticated, validated, "
-    "normalised and published to `aigov.lifecycle` and `aigov.signals`."
+    "normalised and published to `aigov.lifecycle` and `aigov.signals`. It also lists the "
+    "incidents it knows: reported through it, or opened from alerts by the monitoring router."
 )
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (events.router, typed.router, webhooks.router)
+ROUTERS = (events.router, typed.router, incidents.router, webhooks.router)
 
 
 class IntakeState(ServiceResources):
@@ -40,7 +42,13 @@ class IntakeState(ServiceResources):
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the intake app from `settings` (read from the environment when omitted)."""
     settings = Settings() if settings is None else settings
-    resources = service_lifespan(settings, client_id=SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
+    resources = service_lifespan(
+        settings,
+        client_id=SERVICE,
+        schema=SCHEMA,
+        migrations=MIGRATIONS,
+        consumers=build_consumers,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[IntakeState]:

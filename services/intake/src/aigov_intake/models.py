@@ -3,7 +3,9 @@
 Intake never reads another service's tables. To de-duplicate retries, number manifest
 revisions, keep approvers from approving their own releases, hold one person to one approval
 capacity, check scoped principals against a system's team, and resolve waiver and incident
-ids to their AI system, it records what it accepted in these tables.
+ids to their AI system, it records what it accepted in these tables. The one thing it learns
+from the bus rather than from a request is the incidents the monitoring router opens from
+alerts (`consumers`), recorded exactly once through `processed_events`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import Column, MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from aigov_events.idempotency import processed_events_table
 from aigov_runtime.database import UtcDateTime
 
 SCHEMA = "intake"
@@ -29,6 +32,10 @@ class IntakeTable(SQLModel, registry=registry(metadata=metadata)):
 
 def _timestamp() -> Column[datetime]:
     return Column(UtcDateTime(), nullable=False)
+
+
+def _optional_timestamp() -> Column[datetime]:
+    return Column(UtcDateTime(), nullable=True)
 
 
 class AcceptedEvent(IntakeTable, table=True):
@@ -112,11 +119,29 @@ class WaiverRecord(IntakeTable, table=True):
 
 
 class IncidentRecord(IntakeTable, table=True):
-    """An incident and its last known status, so later steps can find its AI system."""
+    """An incident: what it is about and its last known status, to list it and check its steps.
+
+    Rows recorded before migration 0003 have no severity, category, summary, serious,
+    version or times (None).
+    """
 
     __tablename__ = "incidents"
 
     incident_id: str = Field(primary_key=True, max_length=128)
     system_id: str = Field(max_length=63, index=True)
     reported_by: str = Field(max_length=200)
+    """The principal who reported it through intake, or the router's `reported_by` text."""
     status: str = Field(max_length=20)  # reported | acknowledged | contained | resolved
+    severity: str | None = Field(default=None, max_length=20)
+    category: str | None = Field(default=None, max_length=64)
+    summary: str | None = Field(default=None, max_length=1000)
+    serious: bool | None = None
+    opened_by: str | None = Field(default=None, max_length=20)  # report | alert
+    """`report`: reported through intake; `alert`: opened by the monitoring router."""
+    version: str | None = Field(default=None, max_length=128)
+    reported_at: datetime | None = Field(default=None, sa_column=_optional_timestamp())
+    updated_at: datetime | None = Field(default=None, sa_column=_optional_timestamp())
+
+
+processed_events = processed_events_table(metadata)
+"""Events intake's consumer already applied (exactly-once effects, `aigov_events.idempotency`)."""

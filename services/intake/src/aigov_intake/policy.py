@@ -29,6 +29,7 @@ from aigov_events.catalog import (
     WaiverExpired,
     WaiverGranted,
     WaiverRejected,
+    WaiverRequested,
 )
 from aigov_events.topics import LIFECYCLE, SIGNALS
 from aigov_runtime.auth import Principal, Role
@@ -54,6 +55,9 @@ ROLES_BY_TYPE: Final[Mapping[str, frozenset[Role]]] = {
             (IncidentReported, IncidentAcknowledged, IncidentContained, IncidentResolved),
             frozenset({Role.OWNER, Role.PUBLISHER}),
         ),
+        # A system's owner is who asks for its waivers in practice; CI (publisher) may too.
+        # Deciding stays with approvers, and a requester never decides its own (`duties`).
+        ((WaiverRequested,), frozenset({Role.OWNER, Role.PUBLISHER})),
         # Waivers expire by the clock; only aigov itself (or an admin) says so.
         ((WaiverExpired,), frozenset({Role.ADMIN})),
     )

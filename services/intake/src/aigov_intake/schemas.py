@@ -44,6 +44,7 @@ from aigov_events.catalog import (
     WaiverRejected,
     WaiverRequested,
 )
+from aigov_events.catalog.approvals import EvidenceEventIds, EvidenceLinks
 from aigov_events.catalog.primitives import (
     ControlId,
     Identifier,
@@ -283,7 +284,12 @@ class ApprovalRequest(ReleaseRequest):
     """`granted` or `denied`."""
     rationale: Text
     evidence: Annotated[list[Text], Field(max_length=50)] = Field(default_factory=list)
-    """References to the evidence the decision rests on (runs, documents)."""
+    """References to the evidence the decision rests on (runs, documents), as free text."""
+    evidence_event_ids: EvidenceEventIds = Field(default_factory=list)
+    """CloudEvents ids (at most 50) of the records relied on; each must be an event intake
+    accepted for this AI system (422 naming the others)."""
+    evidence_links: EvidenceLinks = Field(default_factory=list)
+    """https links (at most 20) to what the decision relied on."""
     role: Slug | None = None
     """Capacity the approver decides in (default `approver`); counted against required approvals."""
     scope: ApprovalScope | None = None
@@ -298,6 +304,8 @@ class ApprovalRequest(ReleaseRequest):
             "version": self.version,
             "rationale": self.rationale,
             "evidence": self.evidence,
+            "evidence_event_ids": self.evidence_event_ids,
+            "evidence_links": self.evidence_links,
             "role": self.role,
             "scope": self.scope,
             "material_change_id": self.material_change_id,
@@ -574,3 +582,36 @@ class SystemAccepted(BaseModel):
         description="CloudEvents source of the event, if one was sent (with `event_id`, what "
         "identifies it).",
     )
+
+
+class IncidentOut(BaseModel):
+    """An incident intake knows: reported through it, or opened from an alert by the router.
+
+    Incidents recorded before intake kept these details have `null` severity, category,
+    summary, serious, version and times.
+    """
+
+    incident_id: str = Field(description="For `/v1/incidents/{incident_id}/acknowledge` etc.")
+    system_id: str
+    status: str = Field(description="`reported`, `acknowledged`, `contained` or `resolved`.")
+    severity: str | None = Field(description="`critical`, `high`, `medium` or `low`.")
+    category: str | None = Field(description="`safety`, `privacy`, `security`, ...")
+    summary: str | None
+    serious: bool | None = Field(description="An EU AI Act serious incident (Art. 3(49)).")
+    opened_by: str | None = Field(
+        description="`report`: reported through intake; `alert`: opened from an alert by the "
+        "monitoring router."
+    )
+    reported_by: str = Field(
+        description="The principal who reported it through intake, or the monitoring route "
+        "that opened it."
+    )
+    version: str | None = Field(description="Release in service when it happened, when known.")
+    reported_at: datetime | None = Field(description="When aigov learned of it.")
+    updated_at: datetime | None = Field(description="When its status last changed.")
+
+
+class IncidentList(BaseModel):
+    """`GET /v1/incidents`: the matching incidents, newest report first."""
+
+    incidents: list[IncidentOut]

@@ -5,7 +5,8 @@ Every endpoint ends here, so the rules hold whichever way an event arrives:
 2. no event is dated more than the configured skew ahead of intake's clock (422);
 3. scopes and separation of duties (`duties`): a scoped principal acts only for its teams'
    systems, approves only in its configured capacities and in one of them per release, and
-   nobody who submitted evidence for a release approves it or decides its waivers;
+   nobody who submitted evidence for a release approves it or decides its waivers; an
+   approval's `evidence_event_ids` name events intake accepted (`references`, 422);
 4. an event whose (source, id) the same principal already sent is reported as a duplicate,
    not re-sent; one another principal sent is refused (409): a (source, id) belongs to its
    first sender, so nobody can suppress another's event by sending its id first;
@@ -22,10 +23,10 @@ from __future__ import annotations
 import functools
 import logging
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from prometheus_client import Counter
 from sqlalchemy import DateTime, String, TextClause, bindparam, select, text, tuple_
@@ -63,6 +64,7 @@ from aigov_intake.models import (
     WaiverRecord,
 )
 from aigov_intake.policy import check_may_send
+from aigov_intake.references import check_evidence_references
 from aigov_runtime.auth import Principal
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,7 @@ async def accept(
     if principal.scoped or any(type(e.payload).decides for e in stamped):
         async with sessionmaker() as session:
             await check_duties(session, stamped, principal)
+            await check_evidence_references(session, stamped)
     ledger = ledger_for(sessionmaker)
     senders = await ledger.seen([(e.envelope.source, e.id) for e in stamped])
     check_not_used_by_another(stamped, senders=senders, principal=principal)
@@ -413,6 +416,44 @@ def _upsert(dialect: str, model: type[SQLModel], update: tuple[str, ...]) -> Any
     )
 
 
+#: The status each incident event moves an incident to.
+INCIDENT_STATUS: Final[Mapping[type[EventPayload], str]] = {
+    IncidentReported: "reported",
+    IncidentAcknowledged: "acknowledged",
+    IncidentContained: "contained",
+    IncidentResolved: "resolved",
+}
+
+
+def incident_row(
+    payload: IncidentReported, *, reported_by: str, opened_by: str, at: datetime
+) -> Row:
+    """The row of a newly reported incident (through intake, or opened by the router)."""
+    return _row(
+        IncidentRecord,
+        incident_id=payload.incident_id,
+        system_id=payload.system_id,
+        reported_by=reported_by,
+        status="reported",
+        severity=payload.severity.value,
+        category=payload.category,
+        summary=payload.summary,
+        serious=payload.serious,
+        opened_by=opened_by,
+        version=payload.version,
+        reported_at=at,
+        updated_at=at,
+    )
+
+
+async def insert_if_new(session: AsyncSession, row: Row) -> bool:
+    """Insert `row` unless a row with its primary key exists (never overwritten); True if new."""
+    model, values = row
+    statement = _upsert(session.get_bind().dialect.name, model, KEEP).values(values)
+    result: Any = await session.execute(statement)
+    return bool(result.rowcount == 1)
+
+
 def _projection(
     payload: EventPayload, principal: Principal, now: datetime
 ) -> list[tuple[Row, tuple[str, ...]]]:
@@ -523,15 +564,11 @@ def _projection(
                 KEEP,
             )
         )
-    if isinstance(
-        payload, IncidentReported | IncidentAcknowledged | IncidentContained | IncidentResolved
-    ):
-        incident_status = {
-            IncidentReported: "reported",
-            IncidentAcknowledged: "acknowledged",
-            IncidentContained: "contained",
-            IncidentResolved: "resolved",
-        }
+    if isinstance(payload, IncidentReported):
+        rows.append(
+            (incident_row(payload, reported_by=principal.name, opened_by="report", at=now), KEEP)
+        )
+    elif isinstance(payload, IncidentAcknowledged | IncidentContained | IncidentResolved):
         rows.append(
             (
                 _row(
@@ -539,9 +576,10 @@ def _projection(
                     incident_id=payload.incident_id,
                     system_id=payload.system_id,
                     reported_by=principal.name,
-                    status=incident_status[type(payload)],
+                    status=INCIDENT_STATUS[type(payload)],
+                    updated_at=now,
                 ),
-                KEEP if isinstance(payload, IncidentReported) else ("status",),
+                ("status", "updated_at"),
             )
         )
     return rows
@@ -569,6 +607,6 @@ async def find_waiver(
 async def find_incident(
     sessionmaker: async_sessionmaker[AsyncSession], incident_id: str
 ) -> IncidentRecord | None:
-    """The incident with this id, if intake accepted its report."""
+    """The incident with this id: reported through intake or opened by the monitoring router."""
     async with sessionmaker() as session:
         return await session.get(IncidentRecord, incident_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, StringConstraints, ValidationInfo, field_validator
 
 from aigov_events.catalog.base import ReleasePayload
 from aigov_events.catalog.enums import ApprovalScope
@@ -18,6 +18,17 @@ from aigov_events.catalog.primitives import ControlId, Identifier, Slug, Text, T
 from aigov_events.topics import LIFECYCLE
 
 Evidence = Annotated[list[Text], Field(max_length=50)]
+
+MAX_EVIDENCE_EVENT_IDS = 50
+MAX_EVIDENCE_LINKS = 20
+
+HttpsUrl = Annotated[
+    str, StringConstraints(max_length=2048, pattern=r"^https://[^\s/?#\x00]+[^\s\x00]*$")
+]
+"""An https URL, kept verbatim (a document, a dashboard, a run page)."""
+
+EvidenceEventIds = Annotated[list[Identifier], Field(max_length=MAX_EVIDENCE_EVENT_IDS)]
+EvidenceLinks = Annotated[list[HttpsUrl], Field(max_length=MAX_EVIDENCE_LINKS)]
 
 
 class _ApprovalDecision(ReleasePayload):
@@ -30,7 +41,12 @@ class _ApprovalDecision(ReleasePayload):
     """The `change_id` of the material change decided on; required iff scope is `material_change`."""
     rationale: Text
     evidence: Evidence = Field(default_factory=list)
-    """References to the evidence the decision rests on (runs, documents)."""
+    """References to the evidence the decision rests on (runs, documents), as free text."""
+    evidence_event_ids: EvidenceEventIds = Field(default_factory=list)
+    """CloudEvents ids of the records the approver relied on (intake accepted each one for
+    the same AI system), so the decision log links the approval to them."""
+    evidence_links: EvidenceLinks = Field(default_factory=list)
+    """https links to what the approver relied on (documents, dashboards, run pages)."""
 
     @field_validator("material_change_id")
     @classmethod

@@ -13,6 +13,7 @@ from aigov_events.producer import Publisher
 from aigov_intake import manifests, service
 from aigov_intake.duties import Forbidden, UnknownApproval
 from aigov_intake.policy import NotAcceptedHere, NotAllowed
+from aigov_intake.references import UnknownEvidence
 from aigov_intake.revisions import RevisionLocks
 from aigov_runtime.auth import Principal
 from aigov_runtime.errors import ProblemError, problem_responses
@@ -104,6 +105,9 @@ async def accept(
         raise ProblemError(409, str(exc)) from None
     except UnknownApproval as exc:
         service.REJECTED.labels(via, "unknown_approval").inc(len(events))
+        raise ProblemError(422, str(exc)) from None
+    except UnknownEvidence as exc:
+        service.REJECTED.labels(via, "unknown_evidence").inc(len(events))
         raise ProblemError(422, str(exc)) from None
     except (NotAllowed, Forbidden) as exc:
         service.REJECTED.labels(via, "forbidden").inc(len(events))

@@ -17,14 +17,15 @@ from aigov_events.envelope import (
 )
 from aigov_events.errors import InvalidEnvelope, InvalidPayload, UnknownEventType
 from aigov_events.message import ACTOR, DomainEvent, decode
+from aigov_intake import service
 from aigov_intake.answers import ListsEvents
 from aigov_intake.api.deps import Caller, accept, accept_problems
 from aigov_intake.bodies import media_type, parse_json, payload_errors, unprocessable
-from aigov_intake.service import REJECTED
 from aigov_runtime.auth import Principal
 from aigov_runtime.errors import FieldError, ProblemError
+from aigov_runtime.tags import Tag
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=[Tag.EVIDENCE])
 
 MAX_BATCH_EVENTS: Final = 1000
 HTTP_HEADER_PREFIX: Final = "ce-"
@@ -70,7 +71,8 @@ OPENAPI_BODY: Final[dict[str, Any]] = {
         "required": True,
         "description": (
             "One CloudEvent (structured mode), a JSON array of up to 1,000 (batch mode, all or "
-            "nothing), or the event's data with `ce-*` headers (binary mode). `actor` is set "
+            "nothing; an empty array `[]` is valid and publishes nothing: 202 with no accepted "
+            "events), or the event's data with `ce-*` headers (binary mode). `actor` is set "
             "from the bearer token; a client-supplied value is replaced."
         ),
         "content": {
@@ -81,7 +83,10 @@ OPENAPI_BODY: Final[dict[str, Any]] = {
                     "items": _CLOUDEVENT_SCHEMA,
                     "maxItems": MAX_BATCH_EVENTS,
                 },
-                "example": [_EXAMPLE_EVENT],
+                "examples": {
+                    "one event": {"value": [_EXAMPLE_EVENT]},
+                    "empty batch (nothing to publish)": {"value": []},
+                },
             },
             "application/json": {
                 "schema": {"type": "object", "description": "Binary mode: the data; ce-* headers."},
@@ -134,7 +139,7 @@ def _decode_all(envelopes: list[CloudEvent], principal: Principal) -> list[Domai
         except InvalidEnvelope as exc:
             errors.append(FieldError(loc=prefix, msg=str(exc), type="invalid_envelope"))
     if errors:
-        REJECTED.labels(VIA, "invalid").inc(len(envelopes))
+        service.REJECTED.labels(VIA, "invalid").inc(len(envelopes))
         raise unprocessable("the events do not match the aigov event catalog", errors)
     return events
 
@@ -156,12 +161,12 @@ def _envelopes(request: Request, raw: bytes) -> list[CloudEvent]:
         if "ce-specversion" in request.headers:
             return [_from_binary_mode(request, raw)]
     except InvalidEnvelope as exc:
-        REJECTED.labels(VIA, "invalid").inc()
+        service.REJECTED.labels(VIA, "invalid").inc()
         raise unprocessable(
             "not a valid CloudEvent",
             [FieldError(loc=["body"], msg=str(exc), type="invalid_envelope")],
         ) from None
-    REJECTED.labels(VIA, "content_type").inc()
+    service.REJECTED.labels(VIA, "content_type").inc()
     raise ProblemError(
         415,
         f"Content-Type {kind or '(none)'!r}: send {STRUCTURED_CONTENT_TYPE}, "
@@ -196,14 +201,16 @@ def _indexed(index: int, item: Any) -> CloudEvent:
 async def post_events(request: Request, principal: Caller) -> Accepted:
     """Validate every event against the catalog, then publish them all or none (202 after ack).
 
-    Manifest revisions (`system.registered` / `system.updated`) are numbered and hashed by
+    An empty batch is valid (CloudEvents JSON format) and is answered 202 with nothing
+    accepted. Manifest revisions (`system.registered` / `system.updated`) are numbered and hashed by
     intake whatever the client put in them; a retired system's id is 409, and so is a
     (source, id) another principal already sent (the same principal's retry is a duplicate).
     """
     raw = await request.body()
     envelopes = _envelopes(request, raw)
     if not envelopes:
-        raise ProblemError(422, "the batch is empty: nothing to publish")
+        # The CloudEvents JSON format allows an empty batch: a valid request publishing nothing.
+        return Accepted(**service.Acceptance().answer())
     events = _decode_all(envelopes, principal)
     keys = [(e.envelope.source, e.id) for e in events]
     if len(set(keys)) != len(keys):

@@ -33,8 +33,9 @@ from aigov_intake.schemas import (
     EvaluationRequest,
     EventAccepted,
 )
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["releases"])
+router = APIRouter(tags=[Tag.RELEASES])
 
 EVALUATIONS: Final = source("evaluations")
 ARTIFACTS: Final = source("artifacts")

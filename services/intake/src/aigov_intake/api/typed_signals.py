@@ -4,7 +4,8 @@ Incidents move reported → acknowledged → contained → resolved. Steps may b
 (an incident can be contained or resolved before anyone acknowledged it) but never taken
 back: a step out of order is 409, since SLA timers and escalation already acted on the
 later state. Intake issues incident ids and records each step (`service`), so the
-lifecycle endpoints name only the incident.
+lifecycle endpoints name only the incident. Incidents the monitoring router opens from
+alerts are recorded by intake's consumer (`consumers`), so these steps work for them too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aigov_events.catalog import (
 )
 from aigov_intake import service
 from aigov_intake.api.deps import Caller, accept_problems, sessionmaker
+from aigov_intake.api.incidents import not_known
 from aigov_intake.api.typed_common import (
     IdempotencyKey,
     Now,
@@ -51,7 +53,7 @@ from aigov_intake.schemas import (
     IncidentResolveRequest,
 )
 from aigov_runtime.auth import Principal
-from aigov_runtime.errors import ProblemError
+from aigov_runtime.tags import Tag
 
 router = APIRouter()
 
@@ -93,7 +95,7 @@ def alert_fingerprint(system_id: str, signal: str, labels: Mapping[str, str]) ->
 
 @router.post(
     "/alerts",
-    tags=["alerts"],
+    tags=[Tag.INCIDENTS],
     status_code=status.HTTP_202_ACCEPTED,
     summary="Raise a monitoring alert for an AI system",
     response_model=AlertAccepted,
@@ -132,7 +134,7 @@ async def raise_alert(
 
 @router.post(
     "/incidents",
-    tags=["incidents"],
+    tags=[Tag.INCIDENTS],
     status_code=status.HTTP_202_ACCEPTED,
     summary="Report an incident involving an AI system",
     response_model=IncidentAccepted,
@@ -181,7 +183,7 @@ async def _step(
     if known_id(incident_id):
         incident = await service.find_incident(sessionmaker(request), incident_id)
     if incident is None:
-        raise ProblemError(404, f"no incident {incident_id!r} was reported through intake")
+        raise not_known(incident_id)
     ensure_status(
         incident.status,
         allowed_from,
@@ -202,7 +204,7 @@ async def _step(
 
 @router.post(
     "/incidents/{incident_id}/acknowledge",
-    tags=["incidents"],
+    tags=[Tag.INCIDENTS],
     status_code=status.HTTP_202_ACCEPTED,
     summary="Acknowledge an incident (stops its acknowledge SLA)",
     response_model=IncidentAccepted,
@@ -239,7 +241,7 @@ async def acknowledge_incident(
 
 @router.post(
     "/incidents/{incident_id}/contain",
-    tags=["incidents"],
+    tags=[Tag.INCIDENTS],
     status_code=status.HTTP_202_ACCEPTED,
     summary="Record that an incident's harm was contained",
     response_model=IncidentAccepted,
@@ -280,7 +282,7 @@ async def contain_incident(
 
 @router.post(
     "/incidents/{incident_id}/resolve",
-    tags=["incidents"],
+    tags=[Tag.INCIDENTS],
     status_code=status.HTTP_202_ACCEPTED,
     summary="Resolve an incident (stops its SLA timers and escalation)",
     response_model=IncidentAccepted,

@@ -42,8 +42,9 @@ from aigov_intake.bodies import (
 from aigov_intake.manifests import plan_revision, retired_detail
 from aigov_intake.schemas import SystemAccepted
 from aigov_runtime.errors import FieldError, ProblemError
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["systems"])
+router = APIRouter(tags=[Tag.SYSTEMS])
 
 ENDPOINT_SOURCE: Final = source("systems")
 #: A manifest is small; these bound what a YAML alias bomb or a deeply nested unknown

@@ -33,8 +33,9 @@ from aigov_intake.api.typed_openapi import json_body
 from aigov_intake.schemas import WaiverAccepted, WaiverDecisionRequest, WaiverRequest
 from aigov_runtime.auth import Principal
 from aigov_runtime.errors import ProblemError
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["waivers"])
+router = APIRouter(tags=[Tag.WAIVERS])
 
 WAIVERS: Final = source("waivers")
 GRANTS: Final = source("waivers/grant")
@@ -63,7 +64,8 @@ _DECISION_ERRORS: Final = accept_problems(
     openapi_extra=json_body(
         WaiverRequest,
         {"prompt-injection": WAIVER_REQUEST},
-        description="The controls to waive, why, what compensates, and until when (future).",
+        description="The controls to waive, why, what compensates, and until when (future). "
+        "The owner or publisher role may request; the requester may never decide it.",
     ),
     responses=accept_problems(400, 401, 403, 413, 415, 422, 429, 503),
 )
