@@ -236,7 +236,7 @@ class RouterUnderTest:
                     return found
 
 
-def router_settings(local_stack: Any, config: Path, **overrides: Any) -> Settings:
+def router_settings(local_stack: Any, config: Path | None, **overrides: Any) -> Settings:
     """Settings for a test-private router on the real broker and database."""
     values: dict[str, Any] = {
         "database_url": local_stack.postgres_url,
@@ -304,3 +304,21 @@ async def router(router_factory: RouterFactory) -> AsyncIterator[RouterUnderTest
     """One running router on the wall clock."""
     async with router_factory.running() as running:
         yield running
+
+
+@pytest_asyncio.fixture
+async def shipped_router(local_stack: Any) -> AsyncIterator[RouterUnderTest]:
+    """A running router with the shipped routing file (every receiver the local inbox)."""
+    async with local_receivers() as receivers:
+        settings = router_settings(local_stack, None)
+        bus = NamespacedBus(KafkaBus(local_stack.kafka_bootstrap), settings.topic_prefix)
+        await bus.start()
+        try:
+            async with RouterFactory(
+                settings=settings, receivers=receivers, bus=bus
+            ).running() as r:
+                yield r
+        finally:
+            await bus.stop()
+            await drop_topics(local_stack.kafka_bootstrap, settings.topic_prefix)
+            await drop_schema(local_stack.postgres_url, settings.router_db_schema)

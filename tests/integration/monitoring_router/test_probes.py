@@ -98,9 +98,15 @@ async def test_probe_fails_when_on_call_does_not_confirm(router: RouterUnderTest
     for probe in response.json():
         result = await outcome(router, probe["probe_id"])
         assert result["ok"] is False
-        assert "not delivered to pd" in result["detail"]
+        # Which receiver failed and why, so the evidence gate can repeat it.
+        assert (
+            "not delivered to pd (pagerduty) after 1 attempt(s): HTTP 400 from 127.0.0.1"
+            in (result["detail"])
+        )
     [event] = await router.published(SIGNALS, 1, where=completed(response.json()[0]["probe_id"]))
     assert event.payload.ok is False
+    assert "pd (pagerduty)" in event.payload.detail
+    assert "HTTP 400" in event.payload.detail
 
 
 async def test_probe_needs_the_owner_role(router: RouterUnderTest) -> None:

@@ -420,7 +420,7 @@ class TestCrossFieldRules:
         ("changes", "error_field"),
         [
             ({"retryable": True, "next_attempt_at": None}, "next_attempt_at"),
-            ({"retryable": False}, "next_attempt_at"),
+            ({"next_attempt_at": "2026-11-20T09:50:00Z"}, "next_attempt_at"),
             ({"attempt": 0}, "attempt"),
             ({"channel": "carrier-pigeon"}, "channel"),
         ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ from aigov_monitoring_router.consumers import dispatcher
 from aigov_monitoring_router.models import NOTIFICATIONS as NOTIFICATION_ROWS
 from aigov_monitoring_router.models import Notification
 from aigov_monitoring_router.router import CompiledConfig, Router
-from aigov_monitoring_router.routing_config import parse_config
+from aigov_monitoring_router.routing_config import RoutingConfig, parse_config
 from aigov_monitoring_router.scheduler import Scheduler
 from aigov_runtime.database import create_engine, create_sessionmaker
 from aigov_runtime.migrations import upgrade_to_head
@@ -212,9 +213,11 @@ class UnitRouter:
         return [decode(from_kafka_record(r.value, r.headers)) for r in records]
 
 
-@pytest_asyncio.fixture
-async def unit_router(tmp_path: Path) -> AsyncIterator[UnitRouter]:
-    """A migrated SQLite router with the unit tree, at 2026-11-20 09:00 UTC."""
+@asynccontextmanager
+async def unit_router_with(
+    tmp_path: Path, config: RoutingConfig, *, inbox_max: int = 1000
+) -> AsyncIterator[UnitRouter]:
+    """A migrated SQLite router with `config`, at 2026-11-20 09:00 UTC."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'router.sqlite3'}"
     await asyncio.to_thread(upgrade_to_head, MIGRATIONS, database_url=url, schema=None)
     engine = create_engine(url)
@@ -222,20 +225,27 @@ async def unit_router(tmp_path: Path) -> AsyncIterator[UnitRouter]:
     await bus.start()
     await bus.ensure_topics(ALL_TOPICS)
     clock = ManualClock()
-    router = Router(
-        compiled=CompiledConfig.build(parse_config(UNIT_CONFIG, origin="unit")), clock=clock
-    )
+    router = Router(compiled=CompiledConfig.build(config), clock=clock, inbox_max=inbox_max)
     sessionmaker = create_sessionmaker(engine)
     resources = cast(ServiceResources, {"sessionmaker": sessionmaker})
-    async with httpx.AsyncClient() as http:
-        router.http = http
-        yield UnitRouter(
-            router=router,
-            clock=clock,
-            sessionmaker=sessionmaker,
-            bus=bus,
-            scheduler=Scheduler(router, sessionmaker, Publisher(bus)),
-            dispatch=dispatcher(resources, router),
-        )
-    await bus.stop()
-    await engine.dispose()
+    try:
+        async with httpx.AsyncClient() as http:
+            router.http = http
+            yield UnitRouter(
+                router=router,
+                clock=clock,
+                sessionmaker=sessionmaker,
+                bus=bus,
+                scheduler=Scheduler(router, sessionmaker, Publisher(bus)),
+                dispatch=dispatcher(resources, router),
+            )
+    finally:
+        await bus.stop()
+        await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def unit_router(tmp_path: Path) -> AsyncIterator[UnitRouter]:
+    """A migrated SQLite router with the unit tree, at 2026-11-20 09:00 UTC."""
+    async with unit_router_with(tmp_path, parse_config(UNIT_CONFIG, origin="unit")) as env:
+        yield env

@@ -8,6 +8,7 @@ same classes of bug elsewhere in the router's routes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -195,11 +196,93 @@ class TestStartup:
         json.dumps({"Zq8xLr2mVn5tKp9wYb3c": {"principal": "ops", "roles": ["admin"]}})
     )
 
-    async def test_prod_refuses_the_shipped_default_secrets(self, tmp_path: Path) -> None:
+    async def test_prod_refuses_a_secret_the_routing_file_defaults(self, tmp_path: Path) -> None:
+        config = tmp_path / "routing.yaml"
+        config.write_text(
+            """
+route: {receiver: oncall}
+receivers:
+  - name: oncall
+    pagerduty: {routing_key: "${AIGOV_PAGERDUTY_ROUTING_KEY:-R0utingKeyInTheFile42}"}
+incidents:
+  slas: [{acknowledge: 1h, contain: 2h}]
+  escalation: [{to: on-call, receiver: oncall, after: 0s}]
+  breach_receiver: oncall
+  article73: {escalate_to: oncall}
+""",
+            encoding="utf-8",
+        )
         with pytest.raises(ConfigError) as error:
-            create_app(settings(tmp_path, env="prod", auth_tokens=self.PROD_TOKENS))
-        assert "oncall-pagerduty" in str(error.value)
+            create_app(
+                settings(tmp_path, env="prod", auth_tokens=self.PROD_TOKENS, routing_config=config)
+            )
+        assert "receivers[0] (oncall).pagerduty.routing_key" in str(error.value)
         assert "AIGOV_PAGERDUTY_ROUTING_KEY" in str(error.value)
+        assert "R0utingKeyInTheFile42" not in str(error.value)
+
+    async def test_prod_with_only_inboxes_starts_and_warns_once(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        app = create_app(settings(tmp_path, env="prod", auth_tokens=self.PROD_TOKENS))
+        with caplog.at_level(logging.WARNING, logger="aigov_monitoring_router.app"):
+            async with app_client(app) as http:
+                assert (await http.get("/healthz")).status_code == 200
+        warnings = [r for r in caplog.records if r.name == "aigov_monitoring_router.app"]
+        assert len(warnings) == 1
+        assert warnings[0].levelno == logging.WARNING
+        message = warnings[0].getMessage()
+        assert "local inbox" in message
+        assert "AIGOV_ROUTING_CONFIG" in message
+        assert "examples/routing/production.yaml" in message
+
+    async def test_dev_does_not_warn_about_the_inbox(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.WARNING, logger="aigov_monitoring_router.app"):
+            async with app_client(create_app(settings(tmp_path))):
+                pass
+        assert [r for r in caplog.records if r.name == "aigov_monitoring_router.app"] == []
 
     async def test_dev_starts_with_them(self, tmp_path: Path) -> None:
         create_app(settings(tmp_path))
+
+
+class TestReadFilters:
+    @pytest.mark.parametrize("path", ["/v1/deliveries", "/v1/inbox", "/v1/escalations"])
+    async def test_unknown_filter_is_422_naming_it(
+        self, client: httpx.AsyncClient, path: str
+    ) -> None:
+        response = await client.get(path, params={"sytem": "x", "limit": 5}, headers=READER)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == PROBLEM_JSON
+        body = response.json()
+        assert "'sytem'" in body["detail"]
+        assert [e["loc"] for e in body["errors"]] == [["query", "sytem"]]
+
+    async def test_inbox_limit_says_its_maximum(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/inbox", params={"limit": 501}, headers=READER)
+        assert response.status_code == 422
+        assert "500" in json.dumps(response.json())
+
+    async def test_inbox_kind_must_be_a_notification_kind(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/inbox", params={"kind": "spam"}, headers=READER)
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["loc"] == ["query", "kind"]
+
+    async def test_empty_inbox(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/inbox", headers=READER)
+        assert response.status_code == 200
+        assert response.json() == {"messages": []}
+
+
+async def test_routes_are_tagged_by_concept(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    tags = {
+        f"{method.upper()} {path}": operation["tags"]
+        for path, operations in paths.items()
+        if path.startswith("/v1/")
+        for method, operation in operations.items()
+    }
+    assert tags.pop("GET /v1/escalations") == ["incidents"]
+    assert set(map(tuple, tags.values())) == {("routing",)}
+    assert {"GET /v1/inbox", "GET /v1/deliveries", "POST /v1/probes/{system_id}"} <= set(tags)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from aigov_monitoring_router.routing_config import (
     ConfigError,
     ConfigPolicy,
     EmailConfig,
+    RoutingConfig,
     expand_env,
     load_config,
+    local_only,
     parse_config,
 )
 
@@ -37,7 +40,23 @@ class TestDefaultConfig:
         config = load_config(None, environ={})
         compiled = CompiledConfig.build(config)
         assert DEFAULT_CONFIG.is_file()
-        assert compiled.tree.receiver == "digest-webhook"
+        assert compiled.tree.receiver == "digest"
+
+    def test_delivers_only_to_the_local_inbox(self) -> None:
+        config = load_config(None, environ={})
+        assert {r.name: r.kind for r in config.receivers} == {
+            "null": None,
+            "oncall": "inbox",
+            "team": "inbox",
+            "digest": "inbox",
+            "owner": "inbox",
+            "governance-lead": "inbox",
+        }
+        assert local_only(config)
+        # No secret, URL or address to leak or to point at a third party.
+        assert "${" not in DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+            "${AIGOV_DASHBOARD_URL:-", ""
+        )
 
     @pytest.mark.parametrize(
         ("labels", "receivers"),
@@ -45,18 +64,18 @@ class TestDefaultConfig:
             # High tier, warning or worse: on-call is paged at once, and the team is told.
             (
                 {"tier": "high", "severity": "warning", "signal": "drift"},
-                ["oncall-pagerduty", "team-slack"],
+                ["oncall", "team"],
             ),
             (
                 {"tier": "high", "severity": "critical", "signal": "drift"},
-                ["oncall-pagerduty", "team-slack"],
+                ["oncall", "team"],
             ),
-            ({"tier": "high", "severity": "info", "signal": "drift"}, ["team-slack"]),
+            ({"tier": "high", "severity": "info", "signal": "drift"}, ["team"]),
             # Medium: the owning team.
-            ({"tier": "medium", "severity": "critical", "signal": "drift"}, ["team-slack"]),
+            ({"tier": "medium", "severity": "critical", "signal": "drift"}, ["team"]),
             # Low, and systems not yet tiered: the digest.
-            ({"tier": "low", "severity": "critical", "signal": "drift"}, ["digest-webhook"]),
-            ({"tier": "unknown", "severity": "warning", "signal": "bias"}, ["digest-webhook"]),
+            ({"tier": "low", "severity": "critical", "signal": "drift"}, ["digest"]),
+            ({"tier": "unknown", "severity": "warning", "signal": "bias"}, ["digest"]),
         ],
     )
     def test_per_tier_escalation_defaults(
@@ -206,43 +225,91 @@ class TestMatcherRegexes:
             parse_config(_with_route_matcher('a=~"' + "b" * 1025 + '"'), origin="t")
 
 
-REAL_SECRETS = {
+EXAMPLE = Path(__file__).parents[3] / "examples" / "routing" / "production.yaml"
+REAL_ENVIRONMENT = {
+    "AIGOV_DASHBOARD_URL": "https://aigov.example.com/dashboard",
     "AIGOV_PAGERDUTY_ROUTING_KEY": "R0ut1ngKeyFromPagerDutyXyz42",
-    "AIGOV_DIGEST_WEBHOOK_SECRET": "k3Jd9sPq0vLm2xWz8yTn4bRc",
     "AIGOV_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/s3cr3tT0k3nValue",
+    "AIGOV_DIGEST_WEBHOOK_URL": "https://digest.example.com/aigov",
+    "AIGOV_DIGEST_WEBHOOK_SECRET": "k3Jd9sPq0vLm2xWz8yTn4bRc",
+    "AIGOV_SMTP_HOST": "smtp.example.com",
+    "AIGOV_SMTP_USERNAME": "aigov-router",
+    "AIGOV_SMTP_PASSWORD": "Vq7mL2pX9rT4wZ8k",
+    "AIGOV_SMTP_FROM": "aigov-router@example.com",
+    "AIGOV_GOVERNANCE_LEAD_EMAIL": "governance-lead@example.com",
 }
 
 
-class TestShippedSecrets:
-    """The shipped file's development defaults are public: outside dev they stop the router."""
+def _tree(config: RoutingConfig) -> list[tuple[str, str, tuple[str, ...], bool]]:
+    return [
+        (route.name, route.receiver, tuple(str(m) for m in route.matchers), route.opens_incident)
+        for route in CompiledConfig.build(config).tree.walk()
+    ]
 
-    def test_dev_accepts_them(self) -> None:
-        load_config(None, environ={}, policy=ConfigPolicy(production=False))
 
-    def test_prod_refuses_each_and_names_receiver_and_variable(self) -> None:
+class TestProductionExample:
+    """`examples/routing/production.yaml`: real integrations, every secret and URL from the
+    environment with no default."""
+
+    def test_loads_in_prod_with_real_values(self) -> None:
+        config = load_config(
+            EXAMPLE, environ=REAL_ENVIRONMENT, policy=ConfigPolicy(production=True)
+        )
+        assert {r.name: r.kind for r in config.receivers} == {
+            "null": None,
+            "oncall": "pagerduty",
+            "team": "slack",
+            "digest": "webhook",
+            "owner": "email",
+            "governance-lead": "email",
+        }
+        assert not local_only(config)
+        email = config.receiver("owner").email
+        assert email is not None
+        assert (email.smtp_port, email.starttls) == (587, True)
+
+    def test_has_the_shipped_tree(self) -> None:
+        example = load_config(EXAMPLE, environ=REAL_ENVIRONMENT)
+        assert _tree(example) == _tree(load_config(None, environ={}))
+        assert example.incidents == load_config(None, environ={}).incidents
+
+    @pytest.mark.parametrize("missing", sorted(REAL_ENVIRONMENT))
+    def test_every_secret_and_url_must_be_set(self, missing: str) -> None:
+        environ = {k: v for k, v in REAL_ENVIRONMENT.items() if k != missing}
+        with pytest.raises(ConfigError, match=f"environment variable {missing} is not set"):
+            load_config(EXAMPLE, environ=environ)
+
+    def test_prod_refuses_placeholders_and_never_repeats_them(self) -> None:
+        environ = {**REAL_ENVIRONMENT, "AIGOV_PAGERDUTY_ROUTING_KEY": "please-change-me-123"}
         with pytest.raises(ConfigError) as error:
-            load_config(None, environ={}, policy=ConfigPolicy(production=True))
+            load_config(EXAMPLE, environ=environ, policy=ConfigPolicy(production=True))
         message = str(error.value)
-        for receiver, variable in (
-            ("oncall-pagerduty", "AIGOV_PAGERDUTY_ROUTING_KEY"),
-            ("digest-webhook", "AIGOV_DIGEST_WEBHOOK_SECRET"),
-            ("team-slack", "AIGOV_SLACK_WEBHOOK_URL"),
-        ):
-            assert receiver in message
-            assert variable in message
-        # The error never repeats a secret.
-        assert "dev-routing-key-change-me" not in message
-        assert "dev-digest-secret-change-me" not in message
+        assert "(oncall).pagerduty.routing_key: looks like a placeholder" in message
+        assert "please-change-me-123" not in message
+        load_config(EXAMPLE, environ=environ, policy=ConfigPolicy(production=False))
 
-    @pytest.mark.parametrize("missing", sorted(REAL_SECRETS))
-    def test_prod_refuses_any_one_left_at_its_default(self, missing: str) -> None:
-        environ = {k: v for k, v in REAL_SECRETS.items() if k != missing}
-        with pytest.raises(ConfigError, match=missing):
-            load_config(None, environ=environ, policy=ConfigPolicy(production=True))
 
-    def test_prod_accepts_real_secrets(self) -> None:
-        config = load_config(None, environ=REAL_SECRETS, policy=ConfigPolicy(production=True))
-        assert config.receiver("oncall-pagerduty").pagerduty is not None
+class TestFileDefaultSecrets:
+    """A secret a routing file gives a `${VAR:-default}` is as public as the file."""
+
+    TEXT = MINIMAL.replace(
+        '"0123456789abcdef"', '"${AIGOV_DIGEST_WEBHOOK_SECRET:-Kx81mQz0Lp3vRt7w}"'
+    )
+
+    def test_dev_accepts_it(self) -> None:
+        parse_config(self.TEXT, origin="t", environ={}, policy=ConfigPolicy(production=False))
+
+    def test_prod_refuses_it_naming_receiver_and_variable(self) -> None:
+        with pytest.raises(ConfigError) as error:
+            parse_config(self.TEXT, origin="t", environ={}, policy=ConfigPolicy(production=True))
+        message = str(error.value)
+        assert "receivers[0] (hook).webhook.secret" in message
+        assert "AIGOV_DIGEST_WEBHOOK_SECRET" in message
+        assert "Kx81mQz0Lp3vRt7w" not in message
+
+    def test_prod_accepts_a_real_value(self) -> None:
+        environ = {"AIGOV_DIGEST_WEBHOOK_SECRET": "k3Jd9sPq0vLm2xWz8yTn4bRc"}
+        parse_config(self.TEXT, origin="t", environ=environ, policy=ConfigPolicy(production=True))
 
     def test_prod_refuses_placeholders_in_any_file(self) -> None:
         text = MINIMAL.replace("0123456789abcdef", "please-change-me-0123456789")
@@ -261,6 +328,32 @@ class TestShippedSecrets:
         assert router.config.receiver("hook").webhook is not None
 
 
+class TestInboxReceiver:
+    def test_bare_inbox_key_is_the_inbox_not_a_null_receiver(self) -> None:
+        text = MINIMAL.replace(
+            '    webhook: {url: "http://127.0.0.1:9/x", secret: "0123456789abcdef"}', "    inbox:"
+        )
+        hook = parse_config(text, origin="t").receiver("hook")
+        assert hook.kind == "inbox"
+        assert hook.integration is not None
+
+    def test_inbox_has_no_network_settings(self) -> None:
+        text = MINIMAL.replace(
+            '    webhook: {url: "http://127.0.0.1:9/x", secret: "0123456789abcdef"}',
+            "    inbox: {timeout: 5s}",
+        )
+        with pytest.raises(ConfigError, match=re.escape("receivers[0].inbox.timeout")):
+            parse_config(text, origin="t")
+
+    def test_one_integration_only(self) -> None:
+        text = MINIMAL.replace(
+            '    webhook: {url: "http://127.0.0.1:9/x", secret: "0123456789abcdef"}',
+            '    webhook: {url: "http://127.0.0.1:9/x", secret: "0123456789abcdef"}\n    inbox: {}',
+        )
+        with pytest.raises(ConfigError, match="exactly one integration"):
+            parse_config(text, origin="t")
+
+
 class TestEmailDefaults:
     def test_starttls_is_on_unless_turned_off(self) -> None:
         config = EmailConfig.model_validate(
@@ -268,13 +361,13 @@ class TestEmailDefaults:
         )
         assert config.starttls is True
 
-    def test_shipped_file_uses_starttls(self) -> None:
-        config = load_config(None, environ={})
-        email = config.receiver("owner-email").email
+    def test_production_example_uses_starttls(self) -> None:
+        config = load_config(EXAMPLE, environ=REAL_ENVIRONMENT)
+        email = config.receiver("owner").email
         assert email is not None
         assert email.starttls is True
-        off = load_config(None, environ={"AIGOV_SMTP_STARTTLS": "false"})
-        email = off.receiver("owner-email").email
+        off = load_config(EXAMPLE, environ={**REAL_ENVIRONMENT, "AIGOV_SMTP_STARTTLS": "false"})
+        email = off.receiver("owner").email
         assert email is not None
         assert email.starttls is False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,12 +17,15 @@ from aigov_monitoring_router.api import ROUTERS
 from aigov_monitoring_router.clock import Clock
 from aigov_monitoring_router.consumers import build_consumers
 from aigov_monitoring_router.router import Router
+from aigov_monitoring_router.routing_config import DEFAULT_CONFIG, LOCAL_ONLY_WARNING, local_only
 from aigov_monitoring_router.scheduler import Scheduler
 from aigov_monitoring_router.settings import Settings
 from aigov_runtime.app import build_service_app
 from aigov_runtime.health import ReadinessChecks
 from aigov_runtime.resources import ServiceResources, service_lifespan, standard_readiness
 from aigov_runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
 
 SERVICE = "monitoring-router"
 DESCRIPTION = (
@@ -111,6 +115,7 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
         clock=clock,
         policy=settings.config_policy(),
         max_silence=settings.max_silence,
+        inbox_max=settings.router_inbox_max,
     )
     resources = service_lifespan(
         settings,
@@ -122,6 +127,12 @@ def create_app(settings: ServiceSettings | None = None, *, clock: Clock | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[RouterState]:
+        if settings.env != "dev" and local_only(router.config):
+            # Not a refusal: a staging box may want exactly this; but nobody is told anything.
+            log.warning(
+                LOCAL_ONLY_WARNING,
+                extra={"routing_config": str(router.config_path or DEFAULT_CONFIG)},
+            )
         async with resources(app) as state, router_runtime(router, state, settings) as extra:
             yield RouterState(**state, **extra)
 

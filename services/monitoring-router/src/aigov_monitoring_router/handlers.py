@@ -22,10 +22,11 @@ from aigov_events.catalog import (
     SystemUpdated,
     TierAssigned,
 )
+from aigov_events.catalog.enums import IncidentSeverity
 from aigov_events.message import DomainEvent
 from aigov_monitoring_router import alerting, incidents, probes
 from aigov_monitoring_router.models import SystemInfo
-from aigov_monitoring_router.repository import cancel, schedule, upsert
+from aigov_monitoring_router.repository import cancel, emit, schedule, upsert
 from aigov_monitoring_router.router import Router
 
 
@@ -119,24 +120,47 @@ def _incoming(payload: AlertRaised | AlertResolved, *, resolved: bool) -> alerti
 async def on_alert_raised(
     event: DomainEvent[AlertRaised], *, session: AsyncSession, router: Router
 ) -> None:
-    """Route a firing alert into its groups; open an incident if a route says so."""
+    """Route a firing alert into its groups; open an incident if a route says so.
+
+    An incident the router opens is also published as `incident.reported` (through the
+    outbox), so intake knows it and people can acknowledge it through intake's endpoints.
+    The router reads that event back from the signals topic: `open_incident` sees the id
+    already open and does nothing.
+    """
     payload = event.payload
     ingested = await alerting.ingest(session, router, _incoming(payload, resolved=False))
-    if any(route.opens_incident for route in ingested.routes):
-        await incidents.open_incident(
-            session,
-            router,
-            incidents.NewIncident(
-                incident_id=f"alert-{ingested.fingerprint}-{_epoch(payload.starts_at)}",
-                system_id=payload.system_id,
-                severity=incidents.ALERT_TO_INCIDENT_SEVERITY.get(payload.severity.value, "medium"),
-                category=payload.signal,
-                summary=payload.summary,
-                serious=False,
-                opened_by="alert",
-                opened_at=router.clock.now(),
-            ),
-        )
+    opening = next((route for route in ingested.routes if route.opens_incident), None)
+    if opening is None:
+        return
+    now = router.clock.now()
+    new = incidents.NewIncident(
+        incident_id=f"alert-{ingested.fingerprint}-{_epoch(payload.starts_at)}",
+        system_id=payload.system_id,
+        severity=incidents.ALERT_TO_INCIDENT_SEVERITY.get(payload.severity.value, "medium"),
+        category=payload.signal,
+        summary=payload.summary,
+        serious=False,
+        opened_by="alert",
+        opened_at=now,
+    )
+    if not await incidents.open_incident(session, router, new):
+        return  # the same alert series fired again: that incident is already open
+    await emit(
+        session,
+        IncidentReported(
+            system_id=new.system_id,
+            incident_id=new.incident_id,
+            version=payload.version,
+            severity=IncidentSeverity(new.severity),
+            category=new.category,
+            summary=new.summary,
+            reported_by=f"monitoring route {opening.name}",
+            serious=False,
+            occurred_at=payload.starts_at,
+            alert_ids=[payload.alert_id],
+        ),
+        at=now,
+    )
 
 
 async def on_alert_resolved(

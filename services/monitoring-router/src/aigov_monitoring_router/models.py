@@ -2,7 +2,7 @@
 
 Everything the router must remember across restarts lives here, timers included: the
 projection of systems, alerts and their groups (Alertmanager's in-memory state), silences,
-notifications and every delivery attempt, incidents and their deadlines, the timer queue
+notifications and every delivery attempt, the local inbox, incidents and their deadlines, the timer queue
 the scheduler works from, and the outbox of events to publish.
 """
 
@@ -150,7 +150,11 @@ class DeliveryAttempt(RouterTable, table=True):
     """The delivery log: the outcome of every attempt to deliver a notification."""
 
     __tablename__ = "delivery_attempts"
-    __table_args__ = (Index("ix_delivery_attempts_at", "attempted_at"),)
+    __table_args__ = (
+        Index("ix_delivery_attempts_at", "attempted_at"),
+        # A receiver's last delivery status (`GET /v1/routes`) reads its newest attempts.
+        Index("ix_delivery_attempts_receiver_at", "receiver", "attempted_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     notification_id: str = Field(max_length=64, index=True)
@@ -163,6 +167,24 @@ class DeliveryAttempt(RouterTable, table=True):
     retryable: bool = False
     latency_ms: float
     attempted_at: datetime = _at()
+
+
+class InboxMessage(RouterTable, table=True):
+    """A notification delivered to a built-in inbox receiver (the newest N per receiver kept)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_receiver_id", "receiver", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: str = Field(max_length=64, unique=True)
+    receiver: str = Field(max_length=100)
+    system_id: str = Field(max_length=63, index=True)
+    kind: str = Field(max_length=20)
+    route: str = Field(max_length=100)
+    incident_id: str | None = Field(default=None, max_length=128)
+    message: dict[str, Any] = _json(dict)
+    """The notification's message, as the integrations would render it."""
+    delivered_at: datetime = _at(index=True)
 
 
 class Incident(RouterTable, table=True):
@@ -257,6 +279,7 @@ MEMBERS: Final = _core(GroupMember)
 SILENCES: Final = _core(Silence)
 NOTIFICATIONS: Final = _core(Notification)
 ATTEMPTS: Final = _core(DeliveryAttempt)
+INBOX: Final = _core(InboxMessage)
 INCIDENTS: Final = _core(Incident)
 DEADLINES: Final = _core(Deadline)
 TIMERS: Final = _core(Timer)

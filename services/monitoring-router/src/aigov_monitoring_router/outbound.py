@@ -1,8 +1,10 @@
 """Creating notifications and delivering them: retries with backoff, the log, fallbacks.
 
 A notification is written (with a `deliver` timer due now) in the transaction that decided
-it; the scheduler then delivers it. Each attempt's outcome is logged in `delivery_attempts`
-and published (`notification.sent` / `notification.failed`) through the outbox.
+it; the scheduler then delivers it. Each attempt's outcome is logged in `delivery_attempts`;
+the notification's settled outcome is published once through the outbox: `notification.sent`
+when an attempt succeeds, `notification.failed` when retries are exhausted or the error is
+permanent (failed attempts before that are in the log only, not in the ledger).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aigov_events.catalog import NotificationFailed, NotificationSent
-from aigov_monitoring_router import receivers
+from aigov_monitoring_router import inbox, receivers
 from aigov_monitoring_router.messages import Message
 from aigov_monitoring_router.models import NOTIFICATIONS, DeliveryAttempt, Notification
 from aigov_monitoring_router.receivers import AttemptResult
@@ -94,6 +96,8 @@ async def deliver(
         result = AttemptResult(
             ok=False, error=f"receiver {notification.receiver!r} is no longer configured"
         )
+    elif receiver.inbox is not None:
+        result = AttemptResult(ok=True)  # no I/O: the inbox row is written with the record
     else:
         result = await receivers.send(
             Message.model_validate(notification.message),
@@ -109,8 +113,10 @@ async def deliver(
         current = await session.get(Notification, notification_id, with_for_update=True)
         if current is None or current.status != "pending":
             return None
-        await _record(session, router, current, receiver, result, latency_ms)
-        return current
+        outcome = await _record(session, router, current, receiver, result, latency_ms)
+    # Committed: only now is the attempt a fact worth a metric or a log line.
+    router.health.observe(current.receiver, current.channel, outcome, result)
+    return current
 
 
 async def _record(
@@ -120,20 +126,24 @@ async def _record(
     receiver: ReceiverConfig | None,
     result: AttemptResult,
     latency_ms: float,
-) -> None:
+) -> str:
+    """Log the attempt and settle the notification if it is over; the attempt's outcome."""
     now = router.clock.now()
     attempt = notification.attempts + 1
     notification.attempts = attempt
     notification.updated_at = now
+    outcome = (
+        ("dropped" if receiver and receiver.integration is None else "sent")
+        if result.ok
+        else "failed"
+    )
     session.add(
         DeliveryAttempt(
             notification_id=notification.notification_id,
             attempt=attempt,
             receiver=notification.receiver,
             channel=notification.channel,
-            outcome=("dropped" if receiver and receiver.integration is None else "sent")
-            if result.ok
-            else "failed",
+            outcome=outcome,
             status_code=result.status_code,
             error=result.error,
             retryable=result.retryable,
@@ -157,25 +167,22 @@ async def _record(
         # so the evidence service cannot mistake it for proof that someone was told.
         notification.status = "dropped"
         await cancel(session, DELIVER, notification.notification_id)
-        return
+        return outcome
     if result.ok:
         notification.status = "sent"
         await cancel(session, DELIVER, notification.notification_id)
+        if receiver is not None and receiver.inbox is not None:
+            await inbox.store(session, notification, at=now, keep=router.inbox_max)
         await emit(session, NotificationSent.model_validate(common), at=now)
-        return
-    retry = receiver.integration.retry if receiver and receiver.integration else RetryConfig()
+        return outcome
+    retry = receiver.retry if receiver is not None else RetryConfig()
     error = result.error or "delivery failed"
     if result.retryable and attempt < retry.attempts:
-        next_at = now + backoff(retry, attempt)
-        await schedule(session, DELIVER, notification.notification_id, next_at)
-        await emit(
-            session,
-            NotificationFailed.model_validate(
-                {**common, "error": error, "retryable": True, "next_attempt_at": next_at}
-            ),
-            at=now,
+        # Not published: one notification is one outcome in the ledger, not one per attempt.
+        await schedule(
+            session, DELIVER, notification.notification_id, now + backoff(retry, attempt)
         )
-        return
+        return outcome
     notification.status = "failed"
     await cancel(session, DELIVER, notification.notification_id)
     await emit(
@@ -196,6 +203,7 @@ async def _record(
             probe_id=None,
             fallback_of=notification.notification_id,
         )
+    return outcome
 
 
 async def sent_receivers(

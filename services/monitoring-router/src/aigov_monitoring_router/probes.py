@@ -20,7 +20,13 @@ from aigov_events.catalog import MonitoringProbeCompleted
 from aigov_monitoring_router import alerts as labels_of
 from aigov_monitoring_router.alerting import recipient
 from aigov_monitoring_router.messages import AlertView, Message
-from aigov_monitoring_router.models import NOTIFICATIONS, Notification, Probe, SystemInfo
+from aigov_monitoring_router.models import (
+    ATTEMPTS,
+    NOTIFICATIONS,
+    Notification,
+    Probe,
+    SystemInfo,
+)
 from aigov_monitoring_router.outbound import notify
 from aigov_monitoring_router.repository import cancel, emit, schedule
 from aigov_monitoring_router.router import Router
@@ -28,6 +34,10 @@ from aigov_monitoring_router.router import Router
 PROBE: Final = "probe"
 GENERIC_SIGNAL: Final = "other"
 """Signal probed when the tiering policy names none."""
+_ERROR_CHARS: Final = 200
+"""Longest receiver error repeated in a probe's detail (the whole error is in the log)."""
+_MAX_DETAIL_CHARS: Final = 3800
+"""A probe's detail stays within the catalog's Text (4000) with the probe id appended."""
 
 
 def probe_name(signal: str) -> str:
@@ -136,7 +146,7 @@ async def settle_probe(session: AsyncSession, router: Router, probe_id: str) -> 
     if any(n.status == "pending" for n in notifications):
         return
     now = router.clock.now()
-    failed = sorted(n.receiver for n in notifications if n.status != "sent")
+    failed = [n for n in notifications if n.status != "sent"]
     latency = max(
         ((n.updated_at - probe.started_at).total_seconds() * 1000 for n in notifications),
         default=0.0,
@@ -146,7 +156,7 @@ async def settle_probe(session: AsyncSession, router: Router, probe_id: str) -> 
         f"delivered to {', '.join(sorted(n.receiver for n in notifications))} "
         f"in {probe.latency_ms:.0f} ms"
         if not failed
-        else f"not delivered to {', '.join(failed)}"
+        else await _failures(session, failed)
     )
     await _complete(session, router, probe, ok=not failed, detail=detail, now=now)
     # PagerDuty keeps a triggered event open: resolve the probe's at once.
@@ -156,9 +166,25 @@ async def settle_probe(session: AsyncSession, router: Router, probe_id: str) -> 
             await notify(session, router, message=message, receiver=n.receiver, kind="probe")
 
 
+async def _failures(session: AsyncSession, failed: list[Notification]) -> str:
+    """`not delivered to <receiver> (<channel>): <last error>; ...`, short enough to repeat."""
+    parts = []
+    for n in sorted(failed, key=lambda n: n.receiver):
+        error = await session.scalar(
+            select(ATTEMPTS.c.error)
+            .where(ATTEMPTS.c.notification_id == n.notification_id)
+            .order_by(ATTEMPTS.c.attempt.desc())
+            .limit(1)
+        )
+        reason = " ".join((error or n.status).split())[:_ERROR_CHARS]
+        parts.append(f"{n.receiver} ({n.channel}) after {n.attempts} attempt(s): {reason}")
+    return "not delivered to " + "; ".join(parts)
+
+
 async def _complete(
     session: AsyncSession, router: Router, probe: Probe, *, ok: bool, detail: str, now: datetime
 ) -> None:
+    detail = detail[:_MAX_DETAIL_CHARS]
     probe.completed_at = now
     probe.ok = ok
     probe.detail = detail

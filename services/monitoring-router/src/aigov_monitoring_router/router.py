@@ -17,7 +17,9 @@ import httpx
 
 from aigov_events import actors
 from aigov_monitoring_router.clock import Clock, SystemClock
+from aigov_monitoring_router.inbox import DEFAULT_KEEP
 from aigov_monitoring_router.inhibition import InhibitRule
+from aigov_monitoring_router.receiver_health import ReceiverHealth
 from aigov_monitoring_router.routes import Route, compile_tree
 from aigov_monitoring_router.routing_config import ConfigPolicy, RoutingConfig, load_config
 
@@ -58,6 +60,10 @@ class Router:
     """Checks the routing file and silence matchers must pass (regex cap, prod secrets)."""
     max_silence: timedelta = DEFAULT_MAX_SILENCE
     """Latest a silence may end, counted from when it is created."""
+    inbox_max: int = DEFAULT_KEEP
+    """Messages each inbox receiver keeps (`AIGOV_ROUTER_INBOX_MAX`)."""
+    health: ReceiverHealth = field(default_factory=ReceiverHealth)
+    """Each receiver's health as this process saw it (logs and metrics of transitions)."""
     instance: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     http: httpx.AsyncClient | None = None
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event)
@@ -70,6 +76,7 @@ class Router:
         clock: Clock | None = None,
         policy: ConfigPolicy | None = None,
         max_silence: timedelta = DEFAULT_MAX_SILENCE,
+        inbox_max: int = DEFAULT_KEEP,
     ) -> Router:
         """Load and compile the configuration at `path` (the shipped default when None)."""
         policy = policy or ConfigPolicy()
@@ -79,6 +86,7 @@ class Router:
             config_path=path,
             policy=policy,
             max_silence=max_silence,
+            inbox_max=inbox_max,
         )
 
     @property

@@ -7,7 +7,6 @@ Every error names the path of the offending field, so a bad reload is easy to fi
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 from collections.abc import Mapping
@@ -83,10 +82,23 @@ class RetryConfig(_Strict):
     max_backoff: Duration = timedelta(minutes=5)
 
 
-class _ReceiverBase(_Strict):
+class _Integration(_Strict):
+    send_resolved: bool = True
+
+
+class _ReceiverBase(_Integration):
+    """An integration that delivers over the network: bounded in time, retried."""
+
     timeout: Duration = timedelta(seconds=10)
     retry: RetryConfig = RetryConfig()
-    send_resolved: bool = True
+
+
+class InboxConfig(_Integration):
+    """The built-in local inbox: notifications are stored in the router's `inbox` table.
+
+    No network: the message is written in the transaction that records the attempt, so it
+    cannot fail on its own and has no timeout or retries.
+    """
 
 
 class WebhookConfig(_ReceiverBase):
@@ -138,6 +150,11 @@ class EmailConfig(_ReceiverBase):
         return value
 
 
+Integration = WebhookConfig | SlackConfig | PagerDutyConfig | EmailConfig | InboxConfig
+INTEGRATIONS: Final = ("webhook", "slack", "pagerduty", "email", "inbox")
+"""The integration keys a receiver may have (at most one)."""
+
+
 class ReceiverConfig(_Strict):
     """A named receiver: exactly one integration, plus an optional fallback receiver."""
 
@@ -146,20 +163,38 @@ class ReceiverConfig(_Strict):
     slack: SlackConfig | None = None
     pagerduty: PagerDutyConfig | None = None
     email: EmailConfig | None = None
+    inbox: InboxConfig | None = None
     fallback: Name | None = None
     """Receiver that gets the notification once this one's retries are exhausted."""
 
+    @field_validator("inbox", mode="before")
+    @classmethod
+    def _bare_inbox(cls, value: object) -> object:
+        # `inbox:` with nothing after it is YAML null; it means the inbox, not "no integration".
+        return {} if value is None else value
+
     @model_validator(mode="after")
     def _exactly_one_integration(self) -> Self:
-        present = [k for k in ("webhook", "slack", "pagerduty", "email") if getattr(self, k)]
+        present = [k for k in INTEGRATIONS if getattr(self, k) is not None]
         if len(present) > 1:
             raise ValueError(f"a receiver has exactly one integration, got {present}")
         return self
 
     @property
-    def integration(self) -> WebhookConfig | SlackConfig | PagerDutyConfig | EmailConfig | None:
+    def integration(self) -> Integration | None:
         """The receiver's integration; None for a receiver that drops everything."""
-        return self.webhook or self.slack or self.pagerduty or self.email
+        return self.webhook or self.slack or self.pagerduty or self.email or self.inbox
+
+    @property
+    def kind(self) -> str | None:
+        """Which integration the receiver has (`webhook`, ..., `inbox`); None for "null"."""
+        return next((k for k in INTEGRATIONS if getattr(self, k) is not None), None)
+
+    @property
+    def retry(self) -> RetryConfig:
+        """How deliveries to it are retried (the inbox and "null" never fail on their own)."""
+        integration = self.integration
+        return integration.retry if isinstance(integration, _ReceiverBase) else RetryConfig()
 
 
 class RouteConfig(_Strict):
@@ -387,7 +422,7 @@ def parse_config(
             f"{origin}: invalid routing configuration:\n" + "\n".join(lines)
         ) from None
     if policy.production:
-        refused = weak_secrets(config)
+        refused = weak_secrets(config, defaults=shipped_defaults(text))
         if refused:
             raise ConfigError(
                 f"{origin}: secrets refused outside env=dev:\n"
@@ -396,13 +431,12 @@ def parse_config(
     return config
 
 
-@functools.cache
-def _shipped_defaults() -> dict[str, str]:
-    return shipped_defaults(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+def weak_secrets(config: RoutingConfig, *, defaults: Mapping[str, str]) -> list[str]:
+    """Each receiver secret that is a default of the file or a placeholder (path and reason).
 
-
-def weak_secrets(config: RoutingConfig) -> list[str]:
-    """Each receiver secret that is a shipped default or a placeholder (path and reason)."""
+    `defaults` maps the `${VAR:-default}` values the file gives credential variables to the
+    variable: a secret written into a routing file is public wherever the file is.
+    """
     problems: list[str] = []
     for i, receiver in enumerate(config.receivers):
         secrets: list[tuple[str, str | None]] = []
@@ -417,7 +451,7 @@ def weak_secrets(config: RoutingConfig) -> list[str]:
         if receiver.email and receiver.email.password:
             secrets.append(("email.password", receiver.email.password.get_secret_value()))
         for field, value in secrets:
-            reason = weakness(value, _shipped_defaults()) if value else None
+            reason = weakness(value, defaults) if value else None
             if reason:
                 problems.append(f"receivers[{i}] ({receiver.name}).{field}: {reason}")
     return problems
@@ -445,3 +479,18 @@ def load_config(
             f"{path}: cannot read the routing configuration: {exc.strerror}"
         ) from None
     return parse_config(text, origin=str(path), environ=environ, policy=policy)
+
+
+def local_only(config: RoutingConfig) -> bool:
+    """Whether every receiver that delivers at all is the local inbox (nothing leaves the host)."""
+    kinds = {receiver.kind for receiver in config.receivers} - {None}
+    return kinds <= {"inbox"}
+
+
+LOCAL_ONLY_WARNING: Final = (
+    "the routing configuration in force delivers only to the local inbox: notifications stay "
+    "on this machine (GET /v1/inbox) and reach nobody; point AIGOV_ROUTING_CONFIG at a routing "
+    "file with real receivers (PagerDuty, Slack, webhook, e-mail; see "
+    "examples/routing/production.yaml and docs/services/monitoring-router.md)"
+)
+"""Logged at startup outside env=dev when `local_only` holds."""

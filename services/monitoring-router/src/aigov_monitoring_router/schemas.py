@@ -81,11 +81,35 @@ class RouteNode(BaseModel):
     routes: list[RouteNode]
 
 
+class DeliveryStatus(BaseModel):
+    """A receiver's last delivery attempt (from the delivery log, so durable and replica-wide)."""
+
+    last_attempt_at: datetime
+    outcome: str
+    """`sent`, `failed` or `dropped` (a "null" receiver)."""
+    error: str | None
+    """The last attempt's error, when it failed."""
+    consecutive_failures: int
+    """Failed attempts since the receiver last delivered (0 when the last attempt did)."""
+
+
+class ReceiverOut(BaseModel):
+    """A receiver of the routing file, its settings (secrets masked) and last delivery."""
+
+    name: str
+    integration: str | None
+    """`webhook`, `slack`, `pagerduty`, `email`, `inbox`, or null for a receiver that drops."""
+    settings: dict[str, Any]
+    fallback: str | None
+    last_delivery: DeliveryStatus | None
+    """None until a notification was attempted."""
+
+
 class RoutingTree(BaseModel):
     """The effective routing configuration."""
 
     route: RouteNode
-    receivers: list[dict[str, Any]]
+    receivers: list[ReceiverOut]
     """Receivers with their integration kind and settings; secrets are masked."""
     inhibit_rules: list[dict[str, Any]]
 
@@ -195,3 +219,23 @@ class DeliveryOut(_Out):
     retryable: bool
     latency_ms: float
     attempted_at: datetime
+
+
+class InboxEntry(_Out):
+    """A notification as the built-in inbox receiver stored it."""
+
+    notification_id: str
+    receiver: str
+    system_id: str
+    kind: str
+    """`alerts`, `incident`, `escalation`, `breach` or `probe`."""
+    route: str
+    delivered_at: datetime
+    message: dict[str, Any]
+    """What was said: title, text, action, severity, signal, alerts, links (receiver-independent)."""
+
+
+class InboxOut(BaseModel):
+    """Inbox messages, newest first."""
+
+    messages: list[InboxEntry]

@@ -20,6 +20,7 @@ from aigov_monitoring_router.models import (
     Incident,
     Probe,
 )
+from aigov_monitoring_router.receiver_health import last_deliveries
 from aigov_monitoring_router.router import Router
 from aigov_monitoring_router.routes import Route
 from aigov_monitoring_router.schemas import (
@@ -27,6 +28,7 @@ from aigov_monitoring_router.schemas import (
     DeliveryOut,
     IncidentOut,
     MatchedRoute,
+    ReceiverOut,
     RouteNode,
     RouteTestResult,
     RoutingTree,
@@ -73,26 +75,26 @@ def _node(route: Route) -> RouteNode:
     return RouteNode(**settings, routes=[_node(child) for child in route.children])
 
 
-def routing_tree(router: Router) -> RoutingTree:
-    """The effective tree (inheritance resolved), receivers without secrets, inhibit rules."""
+async def routing_tree(session: AsyncSession, router: Router) -> RoutingTree:
+    """The effective tree (inheritance resolved), receivers without secrets, inhibit rules.
+
+    Each receiver carries its last delivery status, read from the delivery log.
+    """
     config = router.config
-    receivers = []
-    for receiver in config.receivers:
-        integration = receiver.integration
-        kind = next(
-            (k for k in ("webhook", "slack", "pagerduty", "email") if getattr(receiver, k)), None
+    statuses = await last_deliveries(session, [r.name for r in config.receivers])
+    receivers = [
+        ReceiverOut(
+            name=receiver.name,
+            integration=receiver.kind,
+            # SecretStr fields dump as '**********'.
+            settings=receiver.integration.model_dump(mode="json", by_alias=True)
+            if receiver.integration
+            else {},
+            fallback=receiver.fallback,
+            last_delivery=statuses[receiver.name],
         )
-        receivers.append(
-            {
-                "name": receiver.name,
-                "integration": kind,
-                # SecretStr fields dump as '**********'.
-                "settings": integration.model_dump(mode="json", by_alias=True)
-                if integration
-                else {},
-                "fallback": receiver.fallback,
-            }
-        )
+        for receiver in config.receivers
+    ]
     return RoutingTree(
         route=_node(router.compiled.tree),
         receivers=receivers,

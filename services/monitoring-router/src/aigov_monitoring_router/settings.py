@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 
+from aigov_monitoring_router.inbox import DEFAULT_KEEP
 from aigov_monitoring_router.label_regex import DEFAULT_MAX_PATTERN_CHARS
 from aigov_monitoring_router.routing_config import ConfigPolicy
 from aigov_runtime.settings import Port, ServiceSettings
@@ -36,6 +37,8 @@ class Settings(ServiceSettings):
     """Longest regex a matcher may have (silences, routes, inhibition rules)."""
     router_max_silence_days: int = Field(default=30, ge=1, le=366)
     """A silence must end within this many days of its creation."""
+    router_inbox_max: int = Field(default=DEFAULT_KEEP, ge=1, le=1_000_000)
+    """Messages each inbox receiver keeps (the oldest are deleted as new ones arrive)."""
 
     def config_policy(self) -> ConfigPolicy:
         """What the routing file must satisfy here (shipped secrets are refused outside dev)."""

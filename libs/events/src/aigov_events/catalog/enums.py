@@ -101,6 +101,8 @@ class Channel(StrEnum):
     SLACK = "slack"
     PAGERDUTY = "pagerduty"
     EMAIL = "email"
+    INBOX = "inbox"
+    """The router's built-in local inbox (`GET /v1/inbox`): nothing leaves the machine."""
 
 
 #: Alert signals the default routing tree and monitoring requirements know.

@@ -15,7 +15,7 @@ from aigov_events.topics import NOTIFICATIONS
 
 
 class _Notification(EventPayload):
-    """Common fields of a delivery attempt of one notification."""
+    """Common fields of the delivery outcome of one notification."""
 
     notification_id: Identifier
     """Id of the notification; the same across its retries."""
@@ -31,7 +31,8 @@ class _Notification(EventPayload):
     incident_id: Identifier | None = None
     """Incident the notification is about, if any."""
     attempt: Annotated[int, Field(ge=1, le=100)]
-    """Delivery attempt number, 1 for the first try."""
+    """Attempts made so far (1 for the first try): the one that succeeded, or every one made
+    before the notification failed."""
 
 
 class NotificationSent(_Notification):
@@ -51,7 +52,10 @@ class NotificationSent(_Notification):
 
 
 class NotificationFailed(_Notification):
-    """A delivery attempt of a notification failed; it may be retried."""
+    """A notification could not be delivered after `attempt` attempts (retries exhausted or a permanent error)."""
+
+    # Published once per notification, when it is settled as failed; the failed attempts
+    # before it stay in the monitoring router's delivery log (`GET /v1/deliveries`).
 
     event_type = "io.aigov.notification.failed.v1"
     topic = NOTIFICATIONS
@@ -62,15 +66,16 @@ class NotificationFailed(_Notification):
         "receiver": "pagerduty-support-ml",
         "channel": "pagerduty",
         "incident_id": "INC-2026-0142",
-        "attempt": 3,
+        "attempt": 5,
         "error": "HTTP 503 from events.pagerduty.com",
-        "retryable": True,
-        "next_attempt_at": "2026-11-20T09:50:00Z",
+        "retryable": False,
     }
 
     error: Text
+    """The error of the last attempt."""
     retryable: bool
-    """False once retries are exhausted or the error is permanent."""
+    """Whether another attempt is scheduled; the monitoring router publishes a failure only
+    once it is settled, so its events say false."""
     next_attempt_at: Timestamp | None = Field(default=None, validate_default=True)
     """When the next attempt is scheduled; present iff retryable."""
 

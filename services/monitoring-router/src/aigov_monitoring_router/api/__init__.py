@@ -1,4 +1,4 @@
-"""The router's HTTP API under `/v1` (routes, silences, escalations, probes, deliveries).
+"""The router's HTTP API under `/v1` (routes, silences, escalations, probes, deliveries, inbox).
 
 `ROUTERS` is importable without building the app, so the embedded all-in-one server can
 mount it next to the other services' routers (the prefixes are disjoint).
@@ -10,10 +10,10 @@ from typing import Final
 
 from fastapi import APIRouter
 
-from aigov_monitoring_router.api import operations, routes, silences
+from aigov_monitoring_router.api import inbox, operations, routes, silences
 
 router = APIRouter(prefix="/v1")
-for _module in (routes, silences, operations):
+for _module in (routes, silences, operations, inbox):
     router.include_router(_module.router)
 
 ROUTERS: Final = (router,)

@@ -12,8 +12,9 @@ from aigov_monitoring_router.api.deps import Owner, Reader, RouterDep, Session
 from aigov_monitoring_router.models import Probe
 from aigov_monitoring_router.schemas import DeliveryOut, IncidentOut, ProbeOut
 from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["operations"])
+router = APIRouter()
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 SystemFilter = Annotated[str | None, Query(max_length=63)]
@@ -24,6 +25,7 @@ SystemIdPath = Annotated[
 
 @router.get(
     "/escalations",
+    tags=[Tag.INCIDENTS],
     response_model=list[IncidentOut],
     summary="Incidents as the router tracks them: deadlines and escalation",
     responses=problem_responses(401, 403, 422),
@@ -41,6 +43,7 @@ async def list_incidents(
 
 @router.post(
     "/probes/{system_id}",
+    tags=[Tag.ROUTING],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=list[ProbeOut],
     summary="Probe a system's alert routes now",
@@ -57,6 +60,7 @@ async def run_probe(
 
 @router.get(
     "/probes/{system_id}",
+    tags=[Tag.ROUTING],
     response_model=list[ProbeOut],
     summary="Recent probe runs of a system",
     responses=problem_responses(401, 403, 422),
@@ -73,6 +77,7 @@ async def list_probes(
 
 @router.get(
     "/probes/{system_id}/{probe_id}",
+    tags=[Tag.ROUTING],
     response_model=ProbeOut,
     summary="Read a probe's outcome",
     responses=problem_responses(401, 403, 404, 422),
@@ -92,6 +97,7 @@ async def get_probe(
 
 @router.get(
     "/deliveries",
+    tags=[Tag.ROUTING],
     response_model=list[DeliveryOut],
     summary="The delivery log",
     responses=problem_responses(401, 403, 422),

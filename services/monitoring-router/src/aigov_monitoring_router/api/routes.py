@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from aigov_monitoring_router import service
-from aigov_monitoring_router.api.deps import Admin, Reader, RouterDep
+from aigov_monitoring_router.api.deps import Admin, Reader, RouterDep, Session
 from aigov_monitoring_router.routing_config import ConfigError
 from aigov_monitoring_router.schemas import RouteTestRequest, RouteTestResult, RoutingTree
 from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.tags import Tag
 
-router = APIRouter(prefix="/routes", tags=["routing"])
+router = APIRouter(prefix="/routes", tags=[Tag.ROUTING])
 
 
 @router.get(
@@ -20,9 +21,10 @@ router = APIRouter(prefix="/routes", tags=["routing"])
     summary="The effective routing tree",
     responses=problem_responses(401, 403),
 )
-async def get_routes(_: Reader, routing: RouterDep) -> RoutingTree:
-    """The tree with inherited settings resolved, the receivers (secrets masked), inhibit rules."""
-    return service.routing_tree(routing)
+async def get_routes(_: Reader, routing: RouterDep, session: Session) -> RoutingTree:
+    """The tree with inherited settings resolved, the receivers (secrets masked) with their
+    last delivery status (time, outcome, error, failures since the last success), inhibit rules."""
+    return await service.routing_tree(session, routing)
 
 
 @router.post(
@@ -45,10 +47,10 @@ async def route_test(body: RouteTestRequest, _: Reader, routing: RouterDep) -> R
     summary="Re-read the routing configuration file",
     responses=problem_responses(401, 403, 422),
 )
-async def reload_routes(_: Admin, routing: RouterDep) -> RoutingTree:
+async def reload_routes(_: Admin, routing: RouterDep, session: Session) -> RoutingTree:
     """Load and validate the file again; on errors (422) the configuration in force stays."""
     try:
         routing.reload()
     except ConfigError as exc:
         raise ProblemError(422, str(exc)) from None
-    return service.routing_tree(routing)
+    return await service.routing_tree(session, routing)

@@ -12,8 +12,9 @@ from aigov_monitoring_router.models import Silence
 from aigov_monitoring_router.router import Router
 from aigov_monitoring_router.schemas import SilenceOut, SilenceRequest
 from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.tags import Tag
 
-router = APIRouter(prefix="/silences", tags=["silences"])
+router = APIRouter(prefix="/silences", tags=[Tag.ROUTING])
 
 
 def _out(silence: Silence, routing: Router) -> SilenceOut:

@@ -17,6 +17,8 @@ __all__ = ["AttemptResult", "channel_of", "send"]
 
 def channel_of(receiver: ReceiverConfig) -> Channel:
     """The delivery channel of a receiver (a receiver without integration counts as webhook)."""
+    if receiver.inbox is not None:
+        return Channel.INBOX
     if receiver.slack:
         return Channel.SLACK
     if receiver.pagerduty:
@@ -34,7 +36,11 @@ async def send(
     notification_id: str,
     now: datetime,
 ) -> AttemptResult:
-    """Deliver once through the receiver's integration."""
+    """Deliver once through the receiver's integration.
+
+    The inbox makes no I/O here: its row is written with the attempt's record
+    (`outbound.deliver`), so this only says the attempt succeeded.
+    """
     if receiver.webhook:
         return await webhook.send(
             message,
@@ -52,5 +58,6 @@ async def send(
         )
     if receiver.email:
         return await email.send(message, receiver.email, notification_id=notification_id, now=now)
-    # A receiver with no integration swallows notifications (Alertmanager's "null" receiver).
+    # The inbox, or a receiver with no integration (Alertmanager's "null" receiver, which
+    # swallows notifications): nothing to send.
     return AttemptResult(ok=True)
