@@ -12,7 +12,10 @@ Then tag versions with the release they belong to:
     mlflow.register_model(uri, "support-summarizer", tags={"ai_system": "support-summarizer",
                                                            "ai_release": "2026.11.3"})
 
-See docs/integrations/mlflow.md.
+For a local MLflow server, start it with MLFLOW_WEBHOOK_ALLOWED_SCHEMES=http,https and
+MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS=true (it delivers only to https and public addresses
+otherwise), and MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY so stored webhook secrets survive a
+restart. See docs/integrations/mlflow.md.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from urllib.parse import urlencode
 from mlflow import MlflowClient
 
 EVENTS = [
-    # First: test_webhook sends it, and intake acknowledges it without publishing anything.
+    # The one test_webhook is told to send below: intake acknowledges it without publishing.
     "registered_model.created",
     "model_version.created",
     "model_version_tag.set",
@@ -46,7 +49,9 @@ def main() -> int:
         secret=secret,
         description="Model versions into aigov's inventory and evidence ledger",
     )
-    result = client.test_webhook(webhook.webhook_id)
+    # Name the test event: without it MLflow sends its own example `model_version.created`
+    # (a made-up model version), which intake would refuse (422, no AI system) or record.
+    result = client.test_webhook(webhook.webhook_id, event="registered_model.created")
     print(f"webhook {webhook.webhook_id} -> {url}: test delivery {result}")  # noqa: T201
     return 0 if getattr(result, "success", False) else 1
 
