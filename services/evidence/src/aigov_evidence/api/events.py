@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from aigov_evidence import ledger
 from aigov_evidence.api.deps import NO_NUL_PATTERN, GateCaller, Session
 from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["gate"])
+router = APIRouter(tags=[Tag.EVIDENCE])
 
 
 class RecordedEventOut(BaseModel):

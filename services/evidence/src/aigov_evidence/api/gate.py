@@ -35,8 +35,9 @@ from aigov_evidence.schemas import (
 from aigov_runtime.auth import Role, require_roles
 from aigov_runtime.errors import ProblemError, problem_responses
 from aigov_runtime.ratelimit import LimitedPrincipal
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["gate"], route_class=JsonBodyRoute)
+router = APIRouter(tags=[Tag.RELEASES], route_class=JsonBodyRoute)
 
 _READ_ERRORS: Final = problem_responses(401, 403, 422)
 _RECORD_ERRORS: Final = problem_responses(401, 403, 422, 429, 503)

@@ -23,8 +23,9 @@ from aigov_evidence.api.deps import (
 from aigov_evidence.checkpoints import latest_checkpoint
 from aigov_evidence.schemas import CheckpointOut, ReleaseOut, WaiverPage
 from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["releases"])
+router = APIRouter()
 
 _DEPLOYMENT_TYPES: Final = frozenset(
     m.event_type for m in (DeploymentRequested, DeploymentCompleted, DeploymentRolledBack)
@@ -34,6 +35,7 @@ _RELEASE_RECORDS: Final = 500
 
 @router.get(
     "/releases/{system_id}/{version}",
+    tags=[Tag.RELEASES],
     summary="A release: submitters, deployments and evidence",
     response_model=ReleaseOut,
     responses=problem_responses(401, 403, 404, 422),
@@ -72,6 +74,7 @@ async def get_release(
 
 @router.get(
     "/waivers",
+    tags=[Tag.WAIVERS],
     summary="List waivers",
     response_model=WaiverPage,
     responses=problem_responses(401, 403, 422),
@@ -112,6 +115,7 @@ async def list_waivers(
 
 @router.get(
     "/checkpoints/latest",
+    tags=[Tag.EVIDENCE],
     summary="The latest signed checkpoint of every chain head",
     response_model=CheckpointOut,
     responses=problem_responses(401, 403, 404),

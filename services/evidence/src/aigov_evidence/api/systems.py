@@ -36,14 +36,16 @@ from aigov_evidence.schemas import (
     SystemPage,
 )
 from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["inventory"])
+router = APIRouter()
 
 _ERRORS: Final = problem_responses(401, 403, 404, 422)
 
 
 @router.get(
     "/systems",
+    tags=[Tag.SYSTEMS],
     summary="List AI systems",
     response_model=SystemPage,
     responses=problem_responses(401, 403, 422),
@@ -86,6 +88,7 @@ async def _system_or_404(session: Session, system_id: str) -> service.SystemRow:
 
 @router.get(
     "/systems/{system_id}",
+    tags=[Tag.SYSTEMS],
     summary="One AI system",
     response_model=SystemOut,
     responses=_ERRORS,
@@ -97,6 +100,7 @@ async def get_system(system_id: SystemPath, _reader: Reader, session: Session) -
 
 @router.get(
     "/systems/{system_id}/evidence",
+    tags=[Tag.EVIDENCE],
     summary="A system's ledger records",
     response_model=EvidencePage,
     responses=_ERRORS,
@@ -140,6 +144,7 @@ async def list_evidence(
 
 @router.get(
     "/systems/{system_id}/controls",
+    tags=[Tag.SYSTEMS],
     summary="Control status of a release",
     response_model=ControlsOut,
     responses=_ERRORS,

@@ -24,8 +24,9 @@ from aigov_evidence.verification import (
     verify,
 )
 from aigov_runtime.errors import ProblemError, problem_responses
+from aigov_runtime.tags import Tag
 
-router = APIRouter(tags=["inventory"], route_class=JsonBodyRoute)
+router = APIRouter(tags=[Tag.EVIDENCE], route_class=JsonBodyRoute)
 
 _ERRORS: Final = problem_responses(401, 403, 404, 422)
 

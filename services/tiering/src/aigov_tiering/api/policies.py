@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Path, Query
 from aigov_runtime.auth import Role, require_roles
 from aigov_runtime.errors import ProblemError, problem_responses
 from aigov_runtime.ratelimit import limited_principal
+from aigov_runtime.tags import Tag
 from aigov_tiering.api.deps import ActivePack
 from aigov_tiering.library import Framework, control_library, control_view, policy_view
 from aigov_tiering.schemas import ControlLibrary, ControlView, PolicyView
 
 router = APIRouter(
     prefix="/v1",
-    tags=["policies"],
+    tags=[Tag.POLICIES],
     dependencies=[Depends(require_roles(Role.READER)), Depends(limited_principal)],
     responses=problem_responses(401, 403, 429),
 )

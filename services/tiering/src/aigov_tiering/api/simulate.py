@@ -12,13 +12,14 @@ from aigov_events.catalog.manifest import AISystemManifest
 from aigov_runtime.errors import ProblemError, problem_responses
 from aigov_runtime.openapi import inline_schema
 from aigov_runtime.ratelimit import limited_principal
+from aigov_runtime.tags import Tag
 from aigov_tiering.api.body import read_document, validate_as
 from aigov_tiering.api.deps import ActivePack
 from aigov_tiering.policy.errors import RuleEvaluationError
 from aigov_tiering.schemas import SimulationResult
 from aigov_tiering.simulation import simulate
 
-router = APIRouter(prefix="/v1/tiering", tags=["tiering"])
+router = APIRouter(prefix="/v1/tiering", tags=[Tag.POLICIES])
 
 _MANIFEST_SCHEMA: Final = inline_schema(AISystemManifest)
 _EXAMPLE_YAML: Final = Path(__file__).with_name("example-manifest.yaml").read_text(encoding="utf-8")

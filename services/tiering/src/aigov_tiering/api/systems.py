@@ -11,12 +11,13 @@ from aigov_runtime.auth import Role, require_roles
 from aigov_runtime.database import session_dependency
 from aigov_runtime.errors import ProblemError, problem_responses
 from aigov_runtime.ratelimit import limited_principal
+from aigov_runtime.tags import Tag
 from aigov_tiering.history import system_view
 from aigov_tiering.schemas import SystemView
 
 router = APIRouter(
     prefix="/v1/tiering",
-    tags=["tiering"],
+    tags=[Tag.SYSTEMS],
     dependencies=[Depends(require_roles(Role.READER)), Depends(limited_principal)],
     responses=problem_responses(401, 403, 429),
 )
