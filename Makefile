@@ -30,9 +30,15 @@ install-python: uv ## Install the Python workspace (uv sync; uses the machine's 
 install: install-python ## install-python, and fetch the Kafka broker jars (for `make up` and the tests)
 	$(STACK) fetch
 
+# `make run` logs to this file; `make run AIGOV_LOG_FILE=` logs to the console instead.
+AIGOV_LOG_FILE ?= .local/logs/aigov.log
+
 .PHONY: run
-run: install-python ## Run all of aigov in one process on :8080 (embedded bus, SQLite) with demo data
-	AIGOV_DEMO=true $(RUN) python -m aigov_embedded
+run: uv ## Run all of aigov in one process on :8080 with demo data (logs: .local/logs/aigov.log; AIGOV_LOG_FILE= for the console)
+	@echo "preparing aigov's runtime dependencies (uv sync --no-dev)…"
+	@# Only what running needs, quietly; --inexact keeps the dev tools `make test` installed.
+	@$(UV) sync --frozen --no-dev --inexact --quiet
+	@AIGOV_DEMO=true AIGOV_LOG_FILE='$(AIGOV_LOG_FILE)' $(UV) run --frozen --no-sync python -m aigov_embedded
 
 .PHONY: demo
 demo: ## Load the demo data into the services `make up` started

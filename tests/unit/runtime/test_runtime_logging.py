@@ -154,3 +154,40 @@ class TestUvicornAndReconfiguration:
         logging.getLogger("aigov.test").info("once")
         assert parsed(stream) == []
         assert len(parsed(second)) == 1
+
+
+class TestLogFile:
+    """`AIGOV_LOG_FILE`: JSON lines to the file, nothing on stdout, errors also on stderr."""
+
+    def test_lines_go_to_the_file_and_errors_also_to_stderr(
+        self, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        root = logging.getLogger()
+        saved_handlers, saved_level = list(root.handlers), root.level
+        log_file = tmp_path / "logs" / "aigov.log"
+        try:
+            configure_logging("INFO", "unit", log_file=log_file)
+            logging.getLogger("aigov.test").info("started on port %d", 8080)
+            logging.getLogger("aigov.test").error("port taken, token=%s", "Bearer abc.def.ghi")
+            for handler in root.handlers:
+                handler.flush()
+        finally:
+            for handler in list(root.handlers):
+                if handler not in saved_handlers:
+                    handler.close()
+            root.handlers[:] = saved_handlers
+            root.setLevel(saved_level)
+        lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+        assert lines[0]["message"] == "started on port 8080"
+        assert lines[1]["level"] == "ERROR"
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.startswith("error: port taken")
+        assert f"(details: {log_file})" in captured.err
+        assert "abc.def.ghi" not in captured.err
+        assert "started on port" not in captured.err
+
+    def test_an_empty_setting_means_stdout(self) -> None:
+        from aigov_runtime.settings import ServiceSettings
+
+        assert ServiceSettings(log_file="").log_file is None  # type: ignore[arg-type]

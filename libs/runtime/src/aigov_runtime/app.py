@@ -80,7 +80,7 @@ def build_service_app(
     answers 503 until the lifespan has started. The service's lifespan runs inside the
     runtime's own, so its resources are opened after and closed before the runtime's logs say so.
     """
-    configure_logging(settings.log_level, service)
+    configure_logging(settings.log_level, service, log_file=settings.log_file)
     provider = configure_tracing(service, service_version=version)
 
     @asynccontextmanager

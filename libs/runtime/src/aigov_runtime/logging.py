@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Final, TextIO
 
 from opentelemetry import trace
@@ -123,19 +124,54 @@ class _StdoutHandler(logging.StreamHandler[TextIO]):
         pass
 
 
-def configure_logging(level: str | int, service: str, *, stream: TextIO | None = None) -> None:
-    """Send all logs (uvicorn's included) as redacted JSON lines to stdout; safe to call again."""
+class _ConsoleErrorFormatter(logging.Formatter):
+    """One readable line per error on the console, pointing at the full log."""
+
+    def __init__(self, log_file: Path) -> None:
+        super().__init__()
+        self._log_file = log_file
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(
+            f"{record.levelname.lower()}: {record.getMessage()} (details: {self._log_file})"
+        )
+
+
+def configure_logging(
+    level: str | int,
+    service: str,
+    *,
+    stream: TextIO | None = None,
+    log_file: Path | None = None,
+) -> None:
+    """Send all logs (uvicorn's included) as redacted JSON lines; safe to call again.
+
+    To stdout by default (or `stream`); to `log_file` when given, and then errors are also
+    said on stderr in one readable line each, so a start that fails is not silent.
+    """
     root = logging.getLogger()
     for existing in list(root.handlers):
-        # Replace only our own handler: others (e.g. pytest's capture) stay attached.
+        # Replace only our own handlers: others (e.g. pytest's capture) stay attached.
         if getattr(existing, _HANDLER_MARK, False):
             root.removeHandler(existing)
             existing.close()
-    handler: logging.Handler = _StdoutHandler() if stream is None else logging.StreamHandler(stream)
-    setattr(handler, _HANDLER_MARK, True)
-    handler.setFormatter(JsonFormatter(service))
-    handler.addFilter(RedactionFilter())
-    root.addHandler(handler)
+    handlers: list[logging.Handler] = []
+    main: logging.Handler
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        main = logging.FileHandler(log_file, encoding="utf-8")
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.ERROR)
+        console.setFormatter(_ConsoleErrorFormatter(log_file))
+        handlers.append(console)
+    else:
+        main = _StdoutHandler() if stream is None else logging.StreamHandler(stream)
+    main.setFormatter(JsonFormatter(service))
+    handlers.append(main)
+    for handler in handlers:
+        setattr(handler, _HANDLER_MARK, True)
+        handler.addFilter(RedactionFilter())
+        root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
     for name in _UVICORN_LOGGERS:
         # uvicorn may have attached its own handlers; route everything through the root one.

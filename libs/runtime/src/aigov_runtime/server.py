@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -29,6 +31,33 @@ STARTUP_FAILURE_EXIT_CODE = 3
 """Exit status when the app's lifespan startup fails (uvicorn's convention)."""
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_ECHO_WINDOW_S = 1.0
+"""A second SIGINT this soon after the first is the same Ctrl-C delivered twice."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus the force-quit a Ctrl-C delivered twice would trigger.
+
+    A terminal's Ctrl-C goes to the whole foreground process group, and wrappers such as
+    `uv run` forward it to their child as well, so the server sees SIGINT twice within
+    milliseconds. uvicorn takes a second SIGINT for "force quit" and skips the graceful
+    shutdown (consumers' last commit, the bus flush); here one that arrives within
+    `_ECHO_WINDOW_S` of the first is dropped. A deliberate second Ctrl-C still forces.
+    """
+
+    _first_stop_at: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        now = time.monotonic()
+        if (
+            sig == signal.SIGINT
+            and self._first_stop_at is not None
+            and now - self._first_stop_at < _ECHO_WINDOW_S
+        ):
+            return
+        if self._first_stop_at is None:
+            self._first_stop_at = now
+        super().handle_exit(sig, frame)
 
 
 @contextmanager
@@ -71,15 +100,23 @@ def serve(app_factory: Callable[[SettingsT], ASGIApp], settings: SettingsT) -> N
         # FORWARDED_ALLOW_IPS, default 127.0.0.1).
         proxy_headers=True,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     with _signals_end_the_process_cleanly() as received:
         server.run()
     if not server.started:
         # uvicorn returns without starting when e.g. the port is taken.
         logger.error("server did not start")
         raise SystemExit(STARTUP_FAILURE_EXIT_CODE)
-    if received:
-        logger.info(
-            "stopped on %s",
-            ", ".join(signal.Signals(signum).name for signum in received),
+    if server.force_exit:
+        said = "forced to stop on a second SIGINT: the graceful shutdown was cut short"
+        logger.warning(said)
+    elif received:
+        said = "stopped on " + ", ".join(
+            sorted({signal.Signals(signum).name for signum in received})
         )
+        logger.info(said)
+    else:
+        return
+    if settings.log_file is not None:
+        # The log goes to a file: the person at the terminal is told too (not a log line).
+        sys.stderr.write(f"{said}\n")

@@ -250,6 +250,9 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: Port = 8080
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_file: Path | None = None
+    """Write the JSON log lines to this file (appended) instead of stdout; errors are also
+    told on stderr. Unset or empty: stdout, as containers expect."""
     bus: Literal["kafka", "embedded"] = "kafka"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # repr=False: a URL may carry a password and settings objects end up in logs and tracebacks.
@@ -289,6 +292,11 @@ class ServiceSettings(BaseSettings):
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_file", mode="before")
+    @classmethod
+    def _empty_log_file_is_stdout(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = Settings() if settings is None else settings
     services = build_services(settings)
     # Building each service configured logging under its own name; this process is "aigov".
-    configure_logging(settings.log_level, SERVICE)
+    configure_logging(settings.log_level, SERVICE, log_file=settings.log_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -198,5 +198,7 @@ def _print_banner(settings: Settings) -> None:
         lines.append(
             f"  try: curl -H 'Authorization: Bearer dev-reader-token-please-change' {base}/v1/systems"
         )
+    if settings.log_file is not None:
+        lines.append(f"  logs:      {settings.log_file} (errors are shown here too)")
     lines.append("  stop with Ctrl-C; data stays for the next start.")
     _say("\n".join(lines))

@@ -77,7 +77,7 @@ async def _main(settings: Settings) -> int:
 def main() -> None:
     """Rebuild the projections of the database the environment points at."""
     settings = Settings()
-    configure_logging(settings.log_level, "evidence-rebuild")
+    configure_logging(settings.log_level, "evidence-rebuild", log_file=settings.log_file)
     replayed = asyncio.run(_main(settings))
     log.info("projections rebuilt from the ledger", extra={"records": replayed})
 

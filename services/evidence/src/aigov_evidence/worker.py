@@ -50,7 +50,7 @@ async def run(settings: Settings) -> None:
 def main() -> None:
     """Run the evidence worker with settings from the environment."""
     settings = Settings()
-    configure_logging(settings.log_level, "evidence-worker")
+    configure_logging(settings.log_level, "evidence-worker", log_file=settings.log_file)
     asyncio.run(run(settings))
     log.info("evidence worker stopped")
 
