@@ -11,6 +11,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from aigov_runtime.tags import openapi_tags
+
 _REF = "#/components/schemas/"
 
 
@@ -67,6 +69,8 @@ def merge_openapi(
             if tag.get("name") not in tag_names:
                 tag_names.add(tag.get("name"))
                 merged["tags"].append(tag)
+    # One heading per concept across the services, in the shared vocabulary's order.
+    merged["tags"] = openapi_tags({tag["name"] for tag in merged["tags"]})
     if not merged["tags"]:
         del merged["tags"]
     return merged
