@@ -43,3 +43,34 @@ class TestEmbeddedGate:
         assert gate["decision"] == "deny"
         assert gate["gate_event_id"] is None
         assert any("POST /v1/systems" in step for step in gate["next_steps"])
+
+    async def test_a_pending_waiver_request_is_shown_with_how_to_decide_it(
+        self, evidence: Harness
+    ) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        system = "embedded-waiting"
+        body = ev.request_body("waiver-request.json")
+        await evidence.publish(
+            ev.registered(system),
+            ev.high_tier(system),
+            ev.evaluation(system, ev.request_body("evaluation.json")),
+            ev.waiver_requested(
+                system,
+                body,
+                waiver_id="W-WAITING1",
+                expires_at=datetime.now(UTC) + timedelta(days=9),
+            ),
+        )
+        response = await evidence.client.get(
+            "/v1/gate", params={"system": system, "version": ev.VERSION}, headers=auth(READER)
+        )
+        gate = response.json()
+        assert gate["decision"] == "deny"
+        assert [(w["waiver_id"], w["control_id"]) for w in gate["pending_waivers"]] == [
+            ("W-WAITING1", control) for control in body["controls"]
+        ]
+        steps = " ".join(gate["next_steps"])
+        assert "aigov waiver grant W-WAITING1" in steps
+        assert "POST /v1/waivers/W-WAITING1/grant" in steps
+        assert "`aigov emit evaluation` (POST /v1/evaluations)" in steps

@@ -253,7 +253,7 @@ class TestDistinctPeopleForDistinctRequirements:
         control = ledger.status(tier_with(self.TWO_ROLES))["approval.release"]
         assert control.state == "missing"
         reason = control.reason or ""
-        assert "has 0" in reason, reason
+        assert "; has none" in reason, reason
         assert "one principal counts toward one requirement" in reason
         assert len(control.evidence_ids) == 1
 
@@ -282,7 +282,10 @@ class TestDistinctPeopleForDistinctRequirements:
         assert control.state == "missing"
         reason = control.reason or ""
         # Best: x as risk-officer, y as dpo; the two approvers are what is missing.
-        assert "needs 2 approval(s) of release 2026.11.3 in role approver" in reason
+        assert (
+            "needs 2 approvals, each by a different person, of release 2026.11.3 in role approver"
+            in reason
+        )
         assert "role risk-officer" not in reason
         assert "role dpo" not in reason
 
@@ -292,7 +295,7 @@ class TestDistinctPeopleForDistinctRequirements:
         ledger.add(approval_payload("approver"), actor="x")
         control = ledger.status(tier_with(approval_control(("approver", 2))))["approval.release"]
         assert control.state == "missing"
-        assert "has 1" in (control.reason or "")
+        assert "; has 1 (x)" in (control.reason or "")
 
 
 # --- through the embedded service (the same scenarios run on Kafka + PostgreSQL) ------------
@@ -310,3 +313,38 @@ class TestThroughTheService:
         self, evidence: Harness
     ) -> None:
         await scenario.no_submitter_approves_and_capacities_need_distinct_people(evidence)
+
+
+class TestGuidance:
+    """What the gate says must read as a whole sentence and name what is waiting on whom."""
+
+    def test_an_unmet_approval_reads_as_a_sentence(self) -> None:
+        ledger = Ledger()
+        control = ledger.status(tier_with(approval_control(("approver", 1))))["approval.release"]
+        assert control.reason == (
+            f"needs 1 approval of release {ev.VERSION} in role approver; has none"
+        )
+
+    def test_pending_waiver_requests_are_the_undecided_unexpired_ones(self) -> None:
+        from aigov_evidence.controls import pending_waivers
+
+        def waiver(waiver_id: str, status: str, expires_in: timedelta) -> Waiver:
+            return Waiver(
+                waiver_id=waiver_id,
+                version=ev.VERSION,
+                controls=["evaluation.prompt_injection"],
+                status=status,
+                expires_at=T0 + expires_in,
+                requested_by=ev.SUBMITTER,
+                decided_by=None,
+                requested_at=T0,
+            )
+
+        waivers = [
+            waiver("W-2", "requested", timedelta(days=30)),
+            waiver("W-1", "requested", timedelta(days=30)),
+            waiver("W-3", "granted", timedelta(days=30)),
+            waiver("W-4", "rejected", timedelta(days=30)),
+            waiver("W-5", "requested", -timedelta(days=1)),
+        ]
+        assert [w.waiver_id for w in pending_waivers(waivers, now=T0)] == ["W-1", "W-2"]

@@ -106,6 +106,7 @@ class Waiver:
     expires_at: datetime
     requested_by: str
     decided_by: str | None
+    requested_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,15 +344,14 @@ class ReleaseEvidence:
         granted: Mapping[tuple[str, str], Evidence],
     ) -> str:
         """Why one approval requirement is not met, naming every approval that did not count."""
-        after = " after the last material change" if self.last_change is not None else ""
-        excluded = ""
+        after = ", after the last material change" if self.last_change is not None else ""
+        by = ""
         if self.submitters:
             noun = "submitter" if len(self.submitters) == 1 else "submitters"
-            excluded = f" other than the {noun} {_names(self.submitters)}"
-        parts = [
-            f"needs {count} approval(s) of release {self.version} in role {role} from "
-            f"principals{excluded}{after}; has {len(actors)}"
-        ]
+            by = f" by someone other than the {noun} {_names(self.submitters)}"
+        needed = "1 approval" if count == 1 else f"{count} approvals, each by a different person,"
+        has = "none" if not actors else f"{len(actors)} ({_names(actors)})"
+        parts = [f"needs {needed} of release {self.version} in role {role}{by}{after}; has {has}"]
         for actor, in_role in granted:
             if in_role != role or actor in actors:
                 continue
@@ -530,6 +530,14 @@ def covering_waiver(
         and w.decided_by not in barred
     ]
     return max(valid, key=lambda w: w.expires_at) if valid else None
+
+
+def pending_waivers(waivers: Sequence[Waiver], *, now: datetime) -> list[Waiver]:
+    """Requests of the release nobody has decided yet (and that would not have expired)."""
+    return sorted(
+        (w for w in waivers if w.status == "requested" and w.expires_at > now),
+        key=lambda w: (w.requested_at or w.expires_at, w.waiver_id),
+    )
 
 
 def control_status(

@@ -24,7 +24,7 @@ from aigov_events.catalog import (
 )
 from aigov_events.message import new_event
 from aigov_events.producer import Publisher
-from aigov_evidence.controls import PendingChange
+from aigov_evidence.controls import PendingChange, Waiver, pending_waivers
 from aigov_evidence.service import assess_release
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ class GateResult:
     missing: list[MissingControl] = field(default_factory=list)
     waived: list[WaivedControl] = field(default_factory=list)
     pending: list[PendingChange] = field(default_factory=list)
+    pending_waivers: list[Waiver] = field(default_factory=list)
+    """Waiver requests of the release awaiting a decision (a view: not in `gate.decided`)."""
     evidence_ids: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
@@ -126,10 +128,30 @@ async def evaluate(
             "an approver who submitted nothing for the release approves each material change "
             "(POST /v1/approvals with scope material_change), then re-approves the release"
         )
+    waiting = pending_waivers(assessment.waivers, now=now)
+    missing_ids = {m.control_id for m in missing}
+    for request in waiting:
+        for control_id in request.controls:
+            if control_id in missing_ids:
+                steps.append(
+                    f"waiver {request.waiver_id} for {control_id} awaits an approver other than "
+                    f"{request.requested_by}: `aigov waiver grant {request.waiver_id}` "
+                    f"(POST /v1/waivers/{request.waiver_id}/grant) or `aigov waiver reject "
+                    f"{request.waiver_id}`"
+                )
     if missing:
         steps.append(
-            "submit the missing evidence (evaluations, artifacts, approvals) for this release, "
-            "or request a waiver for a control (POST /v1/waivers), then ask the gate again"
+            "submit the missing evidence for this release — `aigov emit evaluation` "
+            "(POST /v1/evaluations), `aigov emit artifact` (POST /v1/artifacts), `aigov approve` "
+            "(POST /v1/approvals) — or request a waiver for a control (`aigov waiver request`, "
+            "POST /v1/waivers), then ask the gate again (`aigov gate`)"
+        )
+    if any(m.control_id.startswith("monitoring.") for m in missing):
+        steps.append(
+            f"monitoring controls need a passing probe of the system's alert routes: fix the "
+            f"receiver the probe names (docs/services/monitoring-router.md), then "
+            f"`aigov probe run {system_id} --wait 1m` (POST /v1/probes/{system_id} on the "
+            f"monitoring router, owner role)"
         )
     allowed = not missing and not reasons
     return GateResult(
@@ -142,6 +164,7 @@ async def evaluate(
         missing=missing,
         waived=waived,
         pending=status.pending_changes,
+        pending_waivers=waiting,
         # The tier decision is evidence too: it says which controls were required.
         evidence_ids=[
             *([assessment.tier_event_id] if assessment.tier_event_id else []),

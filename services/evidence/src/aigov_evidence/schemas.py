@@ -47,6 +47,16 @@ class PendingChangeOut(ApiModel):
     event_id: str
 
 
+class PendingWaiverOut(ApiModel):
+    """A waiver request of the release that no approver has decided yet (one per control)."""
+
+    waiver_id: str
+    control_id: str
+    requested_by: str
+    requested_at: datetime | None
+    expires_at: datetime
+
+
 class GateOut(ApiModel):
     """The gate's answer for one release."""
 
@@ -59,6 +69,11 @@ class GateOut(ApiModel):
     missing_controls: list[MissingControlOut]
     waived_controls: list[WaivedControlOut]
     pending_material_changes: list[PendingChangeOut]
+    pending_waivers: list[PendingWaiverOut] = Field(
+        default_factory=list,
+        description="Waiver requests of this release awaiting an approver (not part of the "
+        "recorded decision: a request waives nothing until granted).",
+    )
     reasons: list[str] = Field(description="Blocking reasons other than missing controls.")
     next_steps: list[str] = Field(description="What to do next when the answer is deny.")
     evidence_ids: list[str] = Field(description="Ledger event ids the decision relied on.")

@@ -323,6 +323,7 @@ _WAIVERS: Final = select(
     WAIVERS.c.expires_at,
     WAIVERS.c.requested_by,
     WAIVERS.c.decided_by,
+    WAIVERS.c.requested_at,
 ).where(WAIVERS.c.system_id == bindparam("system_id"), WAIVERS.c.version == bindparam("version"))
 
 
@@ -364,6 +365,7 @@ async def _release_waivers(session: AsyncSession, system_id: str, version: str) 
             expires_at=row.expires_at,
             requested_by=row.requested_by,
             decided_by=row.decided_by,
+            requested_at=row.requested_at,
         )
         for row in rows
     ]
@@ -383,6 +385,8 @@ class Assessment:
     status: ReleaseStatus | None
     submitters: tuple[str, ...] = ()
     """Every principal that submitted evidence for the release (none of them may approve it)."""
+    waivers: tuple[Waiver, ...] = ()
+    """The release's waivers, whatever their status."""
 
 
 async def assess_release(
@@ -414,6 +418,7 @@ async def assess_release(
         context.submitter,
         release_status(decision, evidence, waivers, now=now),
         evidence.submitters,
+        tuple(waivers),
     )
 
 
