@@ -85,8 +85,12 @@ def approval_payload(role: str = "approver") -> ApprovalGranted:
     return ev.approval(SYSTEM, role=role).payload
 
 
-def probe_payload(ok: bool = True, name: str = "drift-alert-rule-present") -> EventPayload:
-    return MonitoringProbeCompleted(system_id=SYSTEM, probe=name, ok=ok, observed_at=T0)
+def probe_payload(
+    ok: bool = True, name: str = "drift-alert-rule-present", detail: str | None = None
+) -> EventPayload:
+    return MonitoringProbeCompleted(
+        system_id=SYSTEM, probe=name, ok=ok, observed_at=T0, detail=detail
+    )
 
 
 class TestLedgerOrderDecides:
@@ -187,6 +191,13 @@ class TestProbesOnlyFromTheRouter:
         control = ledger.status(tier_with(DRIFT))["monitoring.drift"]
         assert control.state == "missing"
         assert "latest result not ok for probes: drift-alert-rule-present" in (control.reason or "")
+
+    def test_a_failing_probe_says_which_receiver_failed(self) -> None:
+        ledger = Ledger()
+        detail = "not delivered to pd (pagerduty) after 1 attempt(s): HTTP 400 from 127.0.0.1"
+        ledger.add(probe_payload(ok=False, detail=detail), actor=MONITORING_ROUTER)
+        control = ledger.status(tier_with(DRIFT))["monitoring.drift"]
+        assert f"drift-alert-rule-present: {detail}" in (control.reason or "")
 
 
 class TestEverySubmitterIsBarred:

@@ -396,6 +396,14 @@ class ReleaseEvidence:
             parts.append(f"no probe verified signals: {', '.join(uncovered)}")
         if failing:
             parts.append(f"latest result not ok for probes: {', '.join(sorted(failing))}")
+            # The router's detail says which receiver failed and why: the person fixing it
+            # needs that, not only the probe's name.
+            parts.extend(
+                f"{name}: {detail}"
+                for name in sorted(failing)
+                if isinstance(payload := relevant[name].payload, MonitoringProbeCompleted)
+                and (detail := payload.detail)
+            )
         if not parts:
             return _Outcome(True, None, ids)
         untrusted = [
