@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -34,7 +35,7 @@ from aigov_embedded.metrics import merged_registry
 from aigov_embedded.openapi import merge_openapi
 from aigov_embedded.settings import Settings
 from aigov_runtime.asgi import running_lifespan
-from aigov_runtime.auth import TokenRegistry, install_token_registry
+from aigov_runtime.auth import Principal, Role, TokenRegistry, install_token_registry
 from aigov_runtime.docs import install_docs
 from aigov_runtime.errors import install_problem_handlers
 from aigov_runtime.health import (
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     services = build_services(settings)
     # Building each service configured logging under its own name; this process is "aigov".
     configure_logging(settings.log_level, SERVICE, log_file=settings.log_file)
+    demo_tokens = _demo_tokens(services, settings) if settings.demo else {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,7 +98,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             install_readiness_checks(app, _combined_checks(services))
             _print_banner(settings)
             demo_task = (
-                asyncio.create_task(_load_demo(dispatcher, settings)) if settings.demo else None
+                asyncio.create_task(_load_demo(dispatcher, settings, demo_tokens))
+                if settings.demo
+                else None
             )
             try:
                 yield
@@ -135,16 +139,43 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     return dispatcher
 
 
-async def _load_demo(app: ASGIApp, settings: Settings) -> None:
+def _demo_tokens(services: list[HostedService], settings: Settings) -> dict[str, str]:
+    """The demo's token per role: the public dev set when in effect, else minted here.
+
+    With tokens of its own configured, the installation may have no token for some role (or
+    none at all on this machine's shell): the demo, which runs inside this process, gets random
+    tokens for principals `demo-<role>` that only this process's services accept. They are
+    never printed or logged and die with the process. One principal per role keeps the
+    separation of duties the demo relies on (its publisher is not its approver).
+    """
+    if settings.uses_dev_tokens:
+        return dict(demo.DEV_TOKENS)
+    minted = {role: f"demo-{secrets.token_urlsafe(32)}" for role in demo.DEV_TOKENS}
+    principals = {
+        **settings.principals_by_token(),
+        **{
+            token: Principal(name=f"demo-{role}", roles=frozenset({Role(role)}))
+            for role, token in minted.items()
+        },
+    }
+    for service in services:
+        install_token_registry(service.app, TokenRegistry(principals))
+    return minted
+
+
+async def _load_demo(app: ASGIApp, settings: Settings, tokens: dict[str, str]) -> None:
     """Load the demo through this process's own HTTP API, then print what the gate says."""
     base = f"http://{settings.http_host}:{settings.http_port}"
     try:
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=base, timeout=60.0
         ) as client:
-            answers = await demo.load(demo.Demo(client, demo.Endpoints.single(base), say=_say))
+            answers = await demo.load(
+                demo.Demo(client, demo.Endpoints.single(base), tokens=tokens, say=_say)
+            )
     except (demo.DemoError, httpx.HTTPError) as exc:
         logger.error("demo data could not be loaded", extra={"error": str(exc)})
+        _say(f"demo data could not be loaded: {exc}")
         return
     if answers:
         _say(demo.summary(answers, base))
