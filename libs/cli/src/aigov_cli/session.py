@@ -59,6 +59,28 @@ class Session:
         output(answer, as_json=as_json, text=describe(answer))
         return answer
 
+    def send_step(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None,
+        as_json: bool,
+        describe: Callable[[dict[str, Any]], str],
+    ) -> dict[str, Any]:
+        """POST a step on something intake issued an id for (a waiver decision, an incident step).
+
+        The path names only the waiver or incident; the receipt names its system but no
+        release, so the gate of any of that system's releases waits for the event.
+        """
+        key = idempotency_key or new_idempotency_key()
+        answer: dict[str, Any] = (
+            self.api().post("intake", path, json=body, idempotency_key=key).body
+        )
+        self.remember(answer, system=str(answer.get("system_id")), version=None)
+        output(answer, as_json=as_json, text=describe(answer))
+        return answer
+
     def remember(self, answer: Mapping[str, Any], *, system: str, version: str | None) -> None:
         """Record an accepted event for `aigov gate --wait` (no-op when no event was sent)."""
         event_id = answer.get("event_id")

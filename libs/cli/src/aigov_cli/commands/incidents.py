@@ -14,7 +14,7 @@ import click
 
 from aigov_cli import views
 from aigov_cli.commands.options import idempotency_option, json_option, output_option, query
-from aigov_cli.session import new_idempotency_key, output, pass_session
+from aigov_cli.session import output, pass_session
 
 STATUSES = ("reported", "acknowledged", "contained", "resolved")
 
@@ -74,20 +74,13 @@ def _step(
     key: str | None,
     as_json: bool,
 ) -> None:
-    session = pass_session(ctx)
-    answer: dict[str, Any] = (
-        session.api()
-        .post(
-            "intake",
-            f"/v1/incidents/{quote(incident_id, safe='')}/{step}",
-            json={k: v for k, v in body.items() if v is not None},
-            idempotency_key=key or new_idempotency_key(),
-        )
-        .body
+    pass_session(ctx).send_step(
+        f"/v1/incidents/{quote(incident_id, safe='')}/{step}",
+        {k: v for k, v in body.items() if v is not None},
+        idempotency_key=key,
+        as_json=as_json,
+        describe=views.incident_step,
     )
-    # The receipt names the system, not a release: a gate of any release waits for it.
-    session.remember(answer, system=str(answer.get("system_id")), version=None)
-    output(answer, as_json=as_json, text=views.incident_step(answer))
 
 
 @incidents.command("ack")

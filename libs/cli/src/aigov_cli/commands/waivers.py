@@ -24,7 +24,7 @@ from aigov_cli.commands.options import (
     require,
 )
 from aigov_cli.errors import CliError
-from aigov_cli.session import new_idempotency_key, output, pass_session
+from aigov_cli.session import output, pass_session
 from aigov_cli.values import Duration, parse_expiry
 
 DAY_S = 86400.0
@@ -120,20 +120,13 @@ def _decide(
     key: str | None,
     as_json: bool,
 ) -> None:
-    session = pass_session(ctx)
-    answer: dict[str, Any] = (
-        session.api()
-        .post(
-            "intake",
-            f"/v1/waivers/{quote(waiver_id, safe='')}/{decision}",
-            json={"rationale": rationale},
-            idempotency_key=key or new_idempotency_key(),
-        )
-        .body
+    pass_session(ctx).send_step(
+        f"/v1/waivers/{quote(waiver_id, safe='')}/{decision}",
+        {"rationale": rationale},
+        idempotency_key=key,
+        as_json=as_json,
+        describe=describe,
     )
-    # The receipt names the system, not the release: the gate of any of its releases waits for it.
-    session.remember(answer, system=str(answer.get("system_id")), version=None)
-    output(answer, as_json=as_json, text=describe(answer))
 
 
 @waivers.command("grant")
