@@ -2,7 +2,8 @@
 
 One vocabulary for all services and the all-in-one, so the same concept (a release, an
 incident) is under the same heading whichever service serves the route. Every operation
-carries exactly one of these tags (`tests/unit/runtime/test_openapi_tags.py`).
+carries exactly one of these tags (`tests/unit/services/test_skeletons.py`,
+`tests/unit/embedded/test_openapi_tags.py`).
 """
 
 from __future__ import annotations
