@@ -81,6 +81,21 @@ class TestErrors:
         assert response.status_code == 422, response.text
         assert response.headers["content-type"] == "application/problem+json"
 
+    async def test_a_limit_over_the_maximum_says_the_maximum(self, evidence: Harness) -> None:
+        response = await evidence.client.get(
+            f"/v1/systems/{SYSTEM}/evidence?limit=1000", headers=auth(READER)
+        )
+        assert response.status_code == 422, response.text
+        assert "query.limit" in response.json()["detail"]
+        assert "less than or equal to 500" in response.json()["detail"]
+
+    async def test_an_undeclared_query_parameter_is_refused(self, evidence: Harness) -> None:
+        response = await evidence.client.get(
+            "/v1/gate?system=x&version=1&verison=2", headers=auth(READER)
+        )
+        assert response.status_code == 422, response.text
+        assert "verison" in response.json()["detail"]
+
     @pytest.mark.parametrize(
         "path",
         [
@@ -230,6 +245,32 @@ class TestOpenApi:
             operation = spec["paths"][path]["get"]
             assert "401" in operation["responses"], path
             assert operation["security"] or spec.get("security"), path
+
+    async def test_routes_are_grouped_by_what_a_user_looks_for(self, evidence: Harness) -> None:
+        from aigov_runtime.tags import Tag
+
+        expected = {
+            ("get", "/v1/systems"): Tag.SYSTEMS,
+            ("get", "/v1/systems/{system_id}"): Tag.SYSTEMS,
+            ("get", "/v1/systems/{system_id}/controls"): Tag.SYSTEMS,
+            ("get", "/v1/releases/{system_id}/{version}"): Tag.RELEASES,
+            ("get", "/v1/gate"): Tag.RELEASES,
+            ("post", "/v1/gate/decisions"): Tag.RELEASES,
+            ("get", "/v1/waivers"): Tag.WAIVERS,
+            ("get", "/v1/events/{event_id}"): Tag.EVIDENCE,
+            ("get", "/v1/systems/{system_id}/evidence"): Tag.EVIDENCE,
+            ("get", "/v1/systems/{system_id}/ledger/verify"): Tag.EVIDENCE,
+            ("post", "/v1/systems/{system_id}/ledger/verify"): Tag.EVIDENCE,
+            ("get", "/v1/checkpoints/latest"): Tag.EVIDENCE,
+        }
+        spec = (await evidence.client.get("/openapi.json")).json()
+        tags = {
+            (method, path): operation["tags"]
+            for path, item in spec["paths"].items()
+            if path.startswith("/v1/")
+            for method, operation in item.items()
+        }
+        assert tags == {route: [tag.value] for route, tag in expected.items()}
 
     async def test_events_route_is_documented_once_with_source_and_409(
         self, evidence: Harness

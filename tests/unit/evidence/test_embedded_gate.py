@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.evidence import events as ev
+from tests.unit.evidence import guidance_scenarios as scenario
 from tests.unit.evidence.harness import PUBLISHER, READER, Harness, auth
 
 pytestmark = pytest.mark.asyncio
@@ -73,4 +74,24 @@ class TestEmbeddedGate:
         steps = " ".join(gate["next_steps"])
         assert "aigov waiver grant W-WAITING1" in steps
         assert "POST /v1/waivers/W-WAITING1/grant" in steps
-        assert "`aigov emit evaluation` (POST /v1/evaluations)" in steps
+        assert f"`aigov emit artifact --system {system} --version {ev.VERSION}" in steps
+        assert "(POST /v1/artifacts)" in steps
+        assert f"`aigov approve --system {system} --version {ev.VERSION}" in steps
+        assert f"`aigov gate --system {system} --version {ev.VERSION}`" in steps
+
+    async def test_a_decided_waiver_request_is_no_longer_pending(self, evidence: Harness) -> None:
+        await scenario.decided_waiver_requests_are_no_longer_pending(evidence)
+
+    async def test_a_material_change_step_names_the_release(self, evidence: Harness) -> None:
+        await scenario.a_material_change_step_names_the_release(evidence)
+
+    async def test_a_failing_probe_says_which_receiver_to_fix(self, evidence: Harness) -> None:
+        await scenario.a_failing_probe_says_which_receiver_to_fix(evidence)
+
+    async def test_a_receiver_that_delivered_since_is_not_named(self, evidence: Harness) -> None:
+        await scenario.a_receiver_that_delivered_since_is_not_named(evidence)
+
+    async def test_a_probe_by_anyone_but_the_router_is_not_a_probe_run(
+        self, evidence: Harness
+    ) -> None:
+        await scenario.a_probe_by_anyone_but_the_router_is_not_a_probe_run(evidence)

@@ -293,10 +293,7 @@ class TestDistinctPeopleForDistinctRequirements:
         assert control.state == "missing"
         reason = control.reason or ""
         # Best: x as risk-officer, y as dpo; the two approvers are what is missing.
-        assert (
-            "needs 2 approvals, each by a different person, of release 2026.11.3 in role approver"
-            in reason
-        )
+        assert "needs 2 approvals of release 2026.11.3 in role approver by 2 different" in reason
         assert "role risk-officer" not in reason
         assert "role dpo" not in reason
 
@@ -334,6 +331,29 @@ class TestGuidance:
         control = ledger.status(tier_with(approval_control(("approver", 1))))["approval.release"]
         assert control.reason == (
             f"needs 1 approval of release {ev.VERSION} in role approver; has none"
+        )
+
+    def test_the_sentence_names_the_submitter_and_the_material_change(self) -> None:
+        ledger = Ledger()
+        ledger.add(evaluation_payload(0.01))  # by ev.SUBMITTER: it may not approve
+        ledger.add(ev.material_change("s", change_id="mc-1").payload)
+        control = ledger.status(tier_with(approval_control(("approver", 1))))["approval.release"]
+        assert control.reason == (
+            f"needs 1 approval of release {ev.VERSION} in role approver by a principal other "
+            f"than the submitter {ev.SUBMITTER}, after the last material change; has none"
+        )
+
+    def test_plural_requirements_say_how_many_people_and_who_is_barred(self) -> None:
+        ledger = Ledger()
+        ledger.add(evaluation_payload(0.01), actor="ci-bot")
+        ledger.add(evaluation_payload(0.01), actor="ml-lead")
+        ledger.add(approval_payload("approver"), actor="x")
+        ledger.add(approval_payload("approver"), actor="ml-lead")
+        control = ledger.status(tier_with(approval_control(("approver", 2))))["approval.release"]
+        assert control.reason == (
+            f"needs 2 approvals of release {ev.VERSION} in role approver by 2 different "
+            "principals other than the submitters ci-bot, ml-lead; has 1 (x); approval by "
+            "ml-lead does not count: ml-lead submitted evidence for this release"
         )
 
     def test_pending_waiver_requests_are_the_undecided_unexpired_ones(self) -> None:

@@ -345,11 +345,16 @@ class ReleaseEvidence:
     ) -> str:
         """Why one approval requirement is not met, naming every approval that did not count."""
         after = ", after the last material change" if self.last_change is not None else ""
+        if count == 1:
+            needed, who = "1 approval", "a principal"
+        else:
+            needed, who = f"{count} approvals", f"{count} different principals"
         by = ""
         if self.submitters:
             noun = "submitter" if len(self.submitters) == 1 else "submitters"
-            by = f" by someone other than the {noun} {_names(self.submitters)}"
-        needed = "1 approval" if count == 1 else f"{count} approvals, each by a different person,"
+            by = f" by {who} other than the {noun} {_names(self.submitters)}"
+        elif count > 1:
+            by = f" by {who}"
         has = "none" if not actors else f"{len(actors)} ({_names(actors)})"
         parts = [f"needs {needed} of release {self.version} in role {role}{by}{after}; has {has}"]
         for actor, in_role in granted:

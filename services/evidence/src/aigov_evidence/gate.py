@@ -16,6 +16,7 @@ from typing import Final, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aigov_events.catalog import (
+    EvidenceKind,
     GateDecided,
     MissingControl,
     PolicyRef,
@@ -24,8 +25,9 @@ from aigov_events.catalog import (
 )
 from aigov_events.message import new_event
 from aigov_events.producer import Publisher
+from aigov_evidence import guidance
 from aigov_evidence.controls import PendingChange, Waiver, pending_waivers
-from aigov_evidence.service import assess_release
+from aigov_evidence.service import assess_release, monitoring_trouble
 
 log = logging.getLogger(__name__)
 
@@ -123,36 +125,19 @@ async def evaluate(
         )
     for change in status.pending_changes:
         reasons.append(f"material change {change.change_id} awaits approval: {change.reason}")
-    if status.pending_changes:
-        steps.append(
-            "an approver who submitted nothing for the release approves each material change "
-            "(POST /v1/approvals with scope material_change), then re-approves the release"
-        )
+    steps.extend(guidance.change_steps(status.pending_changes, system_id, version))
     waiting = pending_waivers(assessment.waivers, now=now)
-    missing_ids = {m.control_id for m in missing}
-    for request in waiting:
-        for control_id in request.controls:
-            if control_id in missing_ids:
-                steps.append(
-                    f"waiver {request.waiver_id} for {control_id} awaits an approver other than "
-                    f"{request.requested_by}: `aigov waiver grant {request.waiver_id}` "
-                    f"(POST /v1/waivers/{request.waiver_id}/grant) or `aigov waiver reject "
-                    f"{request.waiver_id}`"
-                )
-    if missing:
-        steps.append(
-            "submit the missing evidence for this release — `aigov emit evaluation` "
-            "(POST /v1/evaluations), `aigov emit artifact` (POST /v1/artifacts), `aigov approve` "
-            "(POST /v1/approvals) — or request a waiver for a control (`aigov waiver request`, "
-            "POST /v1/waivers), then ask the gate again (`aigov gate`)"
-        )
-    if any(m.control_id.startswith("monitoring.") for m in missing):
-        steps.append(
-            f"monitoring controls need a passing probe of the system's alert routes: fix the "
-            f"receiver the probe names (docs/services/monitoring-router.md), then "
-            f"`aigov probe run {system_id} --wait 1m` (POST /v1/probes/{system_id} on the "
-            f"monitoring router, owner role)"
-        )
+    kinds = guidance.missing_kinds(decision, missing)
+    steps.extend(guidance.waiver_steps(waiting, set(kinds)))
+    steps.extend(guidance.evidence_steps(kinds, waiting, system_id, version))
+    # Only read the router's records when a monitoring control is what blocks the release.
+    trouble = (
+        await monitoring_trouble(session, system_id)
+        if any(EvidenceKind.MONITORING.value in ks for ks in kinds.values())
+        else None
+    )
+    # Before the closing "ask the gate again" step: fixing the receiver comes first.
+    steps[-1:-1] = guidance.monitoring_steps(missing, kinds, trouble, system_id)
     allowed = not missing and not reasons
     return GateResult(
         system_id,

@@ -203,6 +203,11 @@ class ReleaseOut(ApiModel):
     deployment_status: str | None
     deployments: list[EvidenceOut]
     evidence: list[EvidenceOut]
+    pending_waivers: list[PendingWaiverOut] = Field(
+        default_factory=list,
+        description="Waiver requests of this release awaiting an approver, one row per control "
+        "(as in the gate's answer).",
+    )
 
 
 class WaiverOut(ApiModel):

@@ -19,10 +19,14 @@ from typing import Any, Final, Generic, TypeVar
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aigov_events.actors import MONITORING_ROUTER
 from aigov_events.catalog import (
     CATALOG,
     DECISION_TYPES,
     EventPayload,
+    MonitoringProbeCompleted,
+    NotificationFailed,
+    NotificationSent,
     TierAssigned,
     validate_payload,
 )
@@ -32,6 +36,7 @@ from aigov_evidence.controls import (
     ReleaseStatus,
     Waiver,
     evidence_types,
+    pending_waivers,
     release_status,
 )
 from aigov_evidence.handlers import INCIDENTS, RELEASES, SYSTEMS, WAIVERS
@@ -371,6 +376,13 @@ async def _release_waivers(session: AsyncSession, system_id: str, version: str) 
     ]
 
 
+async def release_pending_waivers(
+    session: AsyncSession, system_id: str, version: str, *, now: datetime
+) -> list[Waiver]:
+    """The release's waiver requests no approver has decided yet (and that have not expired)."""
+    return pending_waivers(await _release_waivers(session, system_id, version), now=now)
+
+
 @dataclass(frozen=True, slots=True)
 class Assessment:
     """A release measured against its system's latest tier decision."""
@@ -431,3 +443,80 @@ async def expired_waivers(session: AsyncSession, *, now: datetime, limit: int) -
         .limit(limit)
     )
     return list(rows.all())
+
+
+@dataclass(frozen=True, slots=True)
+class FailedNotification:
+    """A notification the monitoring router could not deliver (from `notification.failed`)."""
+
+    receiver: str
+    channel: str
+    route: str
+    error: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoringTrouble:
+    """What the ledger says about a system's alert routes, for a gate that finds them unproven."""
+
+    probed: bool
+    """Whether the monitoring router ever recorded a probe result for the system."""
+    failures: tuple[FailedNotification, ...]
+    """Receivers whose latest notification of the system failed, newest first."""
+
+
+_NOTIFICATION_TYPES: Final = (NotificationFailed.event_type, NotificationSent.event_type)
+_NOTIFICATION_WINDOW: Final = 50
+"""How many of the system's latest notification records are read to find failing receivers."""
+
+
+async def monitoring_trouble(
+    session: AsyncSession, system_id: str, *, limit: int = 3
+) -> MonitoringTrouble:
+    """Whether the system was ever probed, and which receivers failed it last (and why).
+
+    A receiver counts as failing only if its latest notification in the window failed: one
+    delivered after a failure means the receiver works again, and naming it would send the
+    reader to fix what is not broken.
+    """
+    probed = (
+        await session.execute(
+            select(LEDGER.c.id)
+            .where(
+                LEDGER.c.system_id == system_id,
+                LEDGER.c.event_type == MonitoringProbeCompleted.event_type,
+                LEDGER.c.actor == MONITORING_ROUTER,
+            )
+            .limit(1)
+        )
+    ).first() is not None
+    rows = await session.execute(
+        select(LEDGER.c.event_type, LEDGER.c.payload)
+        .where(
+            LEDGER.c.system_id == system_id,
+            LEDGER.c.event_type.in_(_NOTIFICATION_TYPES),
+            # Only the router's own records say what it delivered.
+            LEDGER.c.actor == MONITORING_ROUTER,
+        )
+        .order_by(LEDGER.c.sequence.desc())
+        .limit(_NOTIFICATION_WINDOW)
+    )
+    seen: set[str] = set()
+    failures: list[FailedNotification] = []
+    for row in rows:
+        receiver = str(row.payload.get("receiver", "?"))
+        if receiver in seen:
+            continue
+        seen.add(receiver)
+        if row.event_type == NotificationFailed.event_type and len(failures) < limit:
+            failures.append(
+                FailedNotification(
+                    receiver=receiver,
+                    channel=str(row.payload.get("channel", "?")),
+                    route=str(row.payload.get("route", "?")),
+                    error=str(row.payload.get("error", "?")),
+                    attempts=int(row.payload.get("attempt", 1)),
+                )
+            )
+    return MonitoringTrouble(probed=probed, failures=tuple(failures))

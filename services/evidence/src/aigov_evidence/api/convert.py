@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from aigov_evidence.controls import ControlStatus, PendingChange
+from aigov_evidence.controls import ControlStatus, PendingChange, Waiver
 from aigov_evidence.models import SystemView, WaiverView
 from aigov_evidence.schemas import (
     ControlOut,
     EvidenceOut,
     LastGateOut,
     PendingChangeOut,
+    PendingWaiverOut,
     PolicyOut,
     SystemOut,
     SystemSummaryOut,
@@ -136,3 +138,18 @@ def waiver(w: WaiverView, *, now: Any) -> WaiverOut:
             "decided_at": w.decided_at,
         }
     )
+
+
+def pending_requests(waivers: Sequence[Waiver]) -> list[PendingWaiverOut]:
+    """Undecided waiver requests, one row per control they would waive."""
+    return [
+        PendingWaiverOut(
+            waiver_id=w.waiver_id,
+            control_id=control_id,
+            requested_by=w.requested_by,
+            requested_at=w.requested_at,
+            expires_at=w.expires_at,
+        )
+        for w in waivers
+        for control_id in w.controls
+    ]

@@ -16,7 +16,7 @@ from aigov_events.catalog.primitives import SYSTEM_ID_PATTERN
 from aigov_events.producer import Publisher
 from aigov_evidence import gate
 from aigov_evidence.api.bodies import JsonBodyRoute
-from aigov_evidence.api.convert import pending
+from aigov_evidence.api.convert import pending, pending_requests
 from aigov_evidence.api.deps import (
     VERSION_PATTERN,
     GateCaller,
@@ -29,7 +29,6 @@ from aigov_evidence.api.deps import (
 from aigov_evidence.schemas import (
     GateOut,
     MissingControlOut,
-    PendingWaiverOut,
     PolicyOut,
     WaivedControlOut,
 )
@@ -78,17 +77,7 @@ def _answer(result: gate.GateResult) -> GateOut:
         missing_controls=[MissingControlOut(**m.model_dump()) for m in result.missing],
         waived_controls=[WaivedControlOut(**w.model_dump()) for w in result.waived],
         pending_material_changes=[pending(c) for c in result.pending],
-        pending_waivers=[
-            PendingWaiverOut(
-                waiver_id=w.waiver_id,
-                control_id=control_id,
-                requested_by=w.requested_by,
-                requested_at=w.requested_at,
-                expires_at=w.expires_at,
-            )
-            for w in result.pending_waivers
-            for control_id in w.controls
-        ],
+        pending_waivers=pending_requests(result.pending_waivers),
         reasons=result.reasons,
         next_steps=result.next_steps,
         evidence_ids=result.evidence_ids,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from aigov_events.catalog import DeploymentCompleted, DeploymentRequested, DeploymentRolledBack
 from aigov_evidence import service
-from aigov_evidence.api.convert import evidence, waiver
+from aigov_evidence.api.convert import evidence, pending_requests, waiver
 from aigov_evidence.api.deps import (
     Cursor,
     Limit,
@@ -36,14 +36,14 @@ _RELEASE_RECORDS: Final = 500
 @router.get(
     "/releases/{system_id}/{version}",
     tags=[Tag.RELEASES],
-    summary="A release: submitters, deployments and evidence",
+    summary="A release: submitters, deployments, evidence and pending waiver requests",
     response_model=ReleaseOut,
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_release(
-    system_id: SystemPath, version: VersionPath, _reader: Reader, session: Session
+    system_id: SystemPath, version: VersionPath, _reader: Reader, session: Session, now: Now
 ) -> ReleaseOut:
-    """The release's submitters, deployment history and the evidence recorded for it."""
+    """The release's submitters, deployment history, evidence and undecided waiver requests."""
     release = await service.get_release(session, system_id, version)
     if release is None:
         raise ProblemError(404, f"no event names release {version!r} of {system_id!r}")
@@ -69,6 +69,9 @@ async def get_release(
         deployment_status=release.deployment_status,
         deployments=[r for r in records if r.type in _DEPLOYMENT_TYPES],
         evidence=[r for r in records if r.type not in _DEPLOYMENT_TYPES],
+        pending_waivers=pending_requests(
+            await service.release_pending_waivers(session, system_id, version, now=now)
+        ),
     )
 
 
