@@ -35,9 +35,11 @@ AIGOV_LOG_FILE ?= .local/logs/aigov.log
 
 .PHONY: run
 run: uv ## Run all of aigov in one process on :8080 with demo data (logs: .local/logs/aigov.log; AIGOV_LOG_FILE= for the console)
-	@echo "preparing aigov's runtime dependencies (uv sync --no-dev)…"
 	@# Only what running needs, quietly; --inexact keeps the dev tools `make test` installed.
-	@$(UV) sync --frozen --no-dev --inexact --quiet
+	@# `--check` (a few ms) tells whether anything is missing: say so only then.
+	@$(UV) sync --frozen --no-dev --inexact --check --quiet 2>/dev/null || { \
+		echo "installing aigov's runtime dependencies…"; \
+		$(UV) sync --frozen --no-dev --inexact --quiet; }
 	@AIGOV_DEMO=true AIGOV_LOG_FILE='$(AIGOV_LOG_FILE)' $(UV) run --frozen --no-sync python -m aigov_embedded
 
 .PHONY: demo

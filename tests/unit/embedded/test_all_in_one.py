@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 import aigov_embedded.demo as demo_module
+from aigov_embedded import demo_monitoring
 from aigov_embedded.app import create_app
-from aigov_embedded.demo import Demo, Endpoints, load
+from aigov_embedded.demo import Demo, Endpoints, load, summary
 from aigov_embedded.openapi import merge_openapi
 from aigov_embedded.settings import Settings
 from aigov_runtime.asgi import running_lifespan
@@ -189,7 +190,9 @@ class TestDemo:
                 transport=httpx.ASGITransport(app=app), timeout=30.0
             ) as client:
                 demo = Demo(client, Endpoints.single(LOOPBACK))
-                answers = await load(demo)
+                loaded = await load(demo)
+                assert loaded is not None
+                answers = loaded.gates
                 # The demo records each decision as CI does: the inventory shows all three.
                 inventory = await eventually(
                     client,
@@ -197,6 +200,12 @@ class TestDemo:
                     lambda body: all(item["last_gate"] for item in body["items"]),
                 )
                 again = await load(Demo(client, Endpoints.single(LOOPBACK)))
+                pages = await client.get(
+                    f"{LOOPBACK}/v1/inbox",
+                    params={"system": "support-summarizer", "receiver": "oncall", "kind": "alerts"},
+                    headers=READER,
+                )
+                incidents = await client.get(f"{LOOPBACK}/v1/incidents", headers=READER)
         decisions = {(system, answer["tier"], answer["decision"]) for system, _, answer in answers}
         assert decisions == {
             ("code-assistant", "low", "allow"),
@@ -206,10 +215,45 @@ class TestDemo:
         denied = {s: a for s, _, a in answers}["support-summarizer"]
         reasons = {m["control_id"]: m["reason"] for m in denied["missing_controls"]}
         assert "prompt_injection_success_rate" in reasons["evaluation.prompt_injection"]
-        assert again == [], "a second load leaves existing data alone"
+        assert again is None, "a second load leaves existing data alone"
         assert {i["id"]: i["last_gate"]["event_id"] for i in inventory["items"]} == {
             system: answer["gate_event_id"] for system, _, answer in answers
         }
+        # Monitoring: the high-tier page is in on-call's inbox, the incident acknowledged.
+        shown = loaded.monitoring
+        reached = {
+            (alert.system, alert.tier, alert.signal): {
+                r.receiver: r.delivered for r in alert.reaches
+            }
+            for alert in shown.alerts
+        }
+        assert reached == {
+            ("support-summarizer", "high", "prompt_injection"): {"oncall": True, "team": False},
+            ("hr-policy-assistant", "medium", "drift"): {"team": False},
+        }, "only routes without a group wait are waited for"
+        paged = [
+            shown_alert["summary"]
+            for message in pages.json()["messages"]
+            for shown_alert in message["message"]["alerts"]
+            if shown_alert["labels"]["signal"] == "prompt_injection"
+        ]
+        assert paged == [demo_monitoring.INJECTION_SUMMARY]
+        assert shown.incident is not None
+        listed = {i["incident_id"]: i["status"] for i in incidents.json()["incidents"]}
+        assert listed == {shown.incident["incident_id"]: "acknowledged"}
+        assert shown.probes
+        assert all(probe["ok"] for probe in shown.probes)
+        said = summary(loaded, Endpoints.single(LOOPBACK))
+        for line in (
+            "support-summarizer (high) prompt_injection critical → oncall inbox now, "
+            "team inbox after its 10s group wait",
+            "hr-policy-assistant (medium) drift warning → team inbox after its 30s group wait",
+            f"incident {shown.incident['incident_id']} opened by the route, acknowledged",
+            "probe support-summarizer: ok",
+            f"look: {LOOPBACK}/v1/inbox  {LOOPBACK}/v1/incidents  {LOOPBACK}/docs",
+        ):
+            assert line in said
+        assert len(said.strip().splitlines()) <= 12, "the person reads it: it stays short"
 
     async def test_demo_loads_after_the_dates_in_the_example_files(self, tmp_path: Path) -> None:
         # The example files keep the day they were written (the waiver expires a month
@@ -227,8 +271,9 @@ class TestDemo:
                 transport=httpx.ASGITransport(app=app), timeout=30.0
             ) as client:
                 demo = Demo(client, Endpoints.single(LOOPBACK), examples=examples)
-                answers = await load(demo)
-        assert {(system, answer["decision"]) for system, _, answer in answers} == {
+                loaded = await load(demo)
+        assert loaded is not None
+        assert {(system, answer["decision"]) for system, _, answer in loaded.gates} == {
             ("code-assistant", "allow"),
             ("support-summarizer", "deny"),
             ("hr-policy-assistant", "deny"),

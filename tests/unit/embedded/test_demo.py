@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from aigov_embedded.demo import WAIVER_VALIDITY, lineage_event, release_requests
+from aigov_embedded.demo_monitoring import RaisedAlert, Reach, Shown, summary_lines
 from tests.fixtures import REQUESTS
 
 #: Clocks the demo must work at: today, a year ahead, ten years ahead.
@@ -60,3 +61,50 @@ class TestExampleFiles:
             moved = {key for key in body if body[key] != original.get(key)}
             assert moved <= {"expires_at"}, file
             assert set(body) == set(original), file
+
+
+class TestMonitoringSummary:
+    """The monitoring lines say what reached whom, and a failing probe by its detail."""
+
+    @staticmethod
+    def alert(*reaches: Reach) -> RaisedAlert:
+        return RaisedAlert(
+            system="support-summarizer",
+            tier="high",
+            signal="prompt_injection",
+            severity="critical",
+            summary="s",
+            labels={},
+            reaches=reaches,
+            opens_incident=False,
+        )
+
+    def test_a_real_receiver_points_at_the_delivery_log(self) -> None:
+        pager = Reach("oncall", "high-page-oncall", timedelta(0), "pagerduty", delivered=False)
+        lines = summary_lines(
+            Shown(alerts=(self.alert(pager),), probes=(), incident=None),
+            inbox="I",
+            incidents="N",
+            docs="D",
+        )
+        assert lines[1].endswith("→ oncall by pagerduty (see /v1/deliveries)")
+        assert lines[-1] == "  look: I  N  D"
+
+    def test_a_failing_probe_says_which_signal_and_why(self) -> None:
+        probes = (
+            {"system_id": "support-summarizer", "signal": "drift", "ok": True, "detail": None},
+            {
+                "system_id": "support-summarizer",
+                "signal": "safety",
+                "ok": False,
+                "detail": "oncall: connection refused",
+            },
+        )
+        lines = summary_lines(
+            Shown(alerts=(self.alert(),), probes=probes, incident=None),
+            inbox="I",
+            incidents="N",
+            docs="D",
+        )
+        assert "→ no receiver (dropped)" in lines[1]
+        assert "  probe support-summarizer FAILED (safety: oncall: connection refused)" in lines

@@ -13,8 +13,8 @@ import asyncio
 import logging
 import secrets
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any, Final
 
 import httpx
@@ -87,7 +87,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     services = build_services(settings)
     # Building each service configured logging under its own name; this process is "aigov".
     configure_logging(settings.log_level, SERVICE, log_file=settings.log_file)
-    demo_tokens = _demo_tokens(services, settings) if settings.demo else {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,7 +97,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             install_readiness_checks(app, _combined_checks(services))
             _print_banner(settings)
             demo_task = (
-                asyncio.create_task(_load_demo(dispatcher, settings, demo_tokens))
+                asyncio.create_task(_load_demo(dispatcher, services, settings))
                 if settings.demo
                 else None
             )
@@ -139,46 +138,58 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     return dispatcher
 
 
-def _demo_tokens(services: list[HostedService], settings: Settings) -> dict[str, str]:
-    """The demo's token per role: the public dev set when in effect, else minted here.
+@contextmanager
+def _demo_access(services: list[HostedService], settings: Settings) -> Iterator[dict[str, str]]:
+    """The demo's token per role while it loads: the public dev set when in effect, else minted.
 
     With tokens of its own configured, the installation may have no token for some role (or
     none at all on this machine's shell): the demo, which runs inside this process, gets random
-    tokens for principals `demo-<role>` that only this process's services accept. They are
-    never printed or logged and die with the process. One principal per role keeps the
+    tokens for principals `demo-<role>` that this process's services accept only until the
+    demo is done. They are never printed or logged. One principal per role keeps the
     separation of duties the demo relies on (its publisher is not its approver).
     """
     if settings.uses_dev_tokens:
-        return dict(demo.DEV_TOKENS)
+        yield dict(demo.DEV_TOKENS)
+        return
+    configured = settings.principals_by_token()
     minted = {role: f"demo-{secrets.token_urlsafe(32)}" for role in demo.DEV_TOKENS}
-    principals = {
-        **settings.principals_by_token(),
-        **{
-            token: Principal(name=f"demo-{role}", roles=frozenset({Role(role)}))
-            for role, token in minted.items()
-        },
-    }
+    with_demo = TokenRegistry(
+        {
+            **configured,
+            **{
+                token: Principal(name=f"demo-{role}", roles=frozenset({Role(role)}))
+                for role, token in minted.items()
+            },
+        }
+    )
     for service in services:
-        install_token_registry(service.app, TokenRegistry(principals))
-    return minted
+        install_token_registry(service.app, with_demo)
+    try:
+        yield minted
+    finally:
+        for service in services:
+            install_token_registry(service.app, TokenRegistry(configured))
 
 
-async def _load_demo(app: ASGIApp, settings: Settings, tokens: dict[str, str]) -> None:
-    """Load the demo through this process's own HTTP API, then print what the gate says."""
+async def _load_demo(app: ASGIApp, services: list[HostedService], settings: Settings) -> None:
+    """Load the demo through this process's own HTTP API, then print what it showed."""
     base = f"http://{settings.http_host}:{settings.http_port}"
     try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url=base, timeout=60.0
-        ) as client:
-            answers = await demo.load(
-                demo.Demo(client, demo.Endpoints.single(base), tokens=tokens, say=_say)
-            )
+        with _demo_access(services, settings) as tokens:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=base, timeout=60.0
+            ) as client:
+                loaded = await demo.load(
+                    demo.Demo(client, demo.Endpoints.single(base), tokens=tokens, say=_say)
+                )
     except (demo.DemoError, httpx.HTTPError) as exc:
-        logger.error("demo data could not be loaded", extra={"error": str(exc)})
-        _say(f"demo data could not be loaded: {exc}")
+        logger.error("demo data could not be loaded: %s", exc)
+        if settings.log_file is None:
+            # With a log file, the console already shows errors (in one line, with the path).
+            _say(f"demo data could not be loaded: {exc}")
         return
-    if answers:
-        _say(demo.summary(answers, base))
+    if loaded is not None:
+        _say(demo.summary(loaded, demo.Endpoints.single(base)))
 
 
 def _say(message: str) -> None:
@@ -229,6 +240,17 @@ def _print_banner(settings: Settings) -> None:
         lines.append(
             f"  try: curl -H 'Authorization: Bearer dev-reader-token-please-change' {base}/v1/systems"
         )
+    else:
+        origins = ", ".join(
+            name
+            for name, value in (
+                ("AIGOV_AUTH_TOKENS", settings.auth_tokens),
+                ("AIGOV_AUTH_TOKENS_FILE", settings.auth_tokens_file),
+                ("AIGOV_DEV_TOKENS", settings.dev_tokens),
+            )
+            if value is not None
+        )
+        lines.append(f"  tokens:    the ones you configured ({origins}); the dev tokens are off")
     if settings.log_file is not None:
         lines.append(f"  logs:      {settings.log_file} (errors are shown here too)")
     lines.append("  stop with Ctrl-C; data stays for the next start.")

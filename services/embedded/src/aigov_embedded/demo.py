@@ -1,4 +1,4 @@
-"""Demo data through the public HTTP API: three AI systems, evidence, a waiver and an alert.
+"""Demo data through the public HTTP API: three AI systems, evidence, a waiver and alerts.
 
 Loaded by `make run` into the all-in-one server (in-process) and by `make demo` into the
 services `make up` started (over HTTP). The code assistant gets everything its tier
@@ -8,7 +8,9 @@ files (an evaluation failing one minimum, a model card, a waiver request, an app
 drift alert) and is denied; the HR policy assistant (medium tier) is only registered.
 Each release's gate decision is then recorded as CI records it (`POST /v1/gate/decisions`,
 publisher), so the inventory shows a last gate decision; the summary's link reads the gate
-(`GET /v1/gate`, reader), which records nothing.
+(`GET /v1/gate`, reader), which records nothing. Then monitoring is shown working
+(`aigov_embedded.demo_monitoring`): alerts routed to the local inbox by tier, a probe of
+the high-tier system's routes, and the incident a route opens, acknowledged.
 
 Everything comes from the repository's `examples/` (the one copy the tests and intake's
 OpenAPI read too). Those files keep the dates of the day they were written; the demo sends
@@ -24,15 +26,18 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import httpx
 
+from aigov_embedded import demo_monitoring
 from aigov_intake.api.typed_examples import ExamplesMissing, examples_dir
+
+T = TypeVar("T")
 
 ALLOWED: Final = ("code-assistant", "1.4.0")
 DENIED: Final = ("support-summarizer", "2026.11.3")
@@ -59,6 +64,14 @@ DEV_TOKENS: Final = {
 
 class DemoError(RuntimeError):
     """The demo could not be loaded (the message says what failed)."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What the demo did: each release's gate answer, and what monitoring showed."""
+
+    gates: list[tuple[str, str, dict[str, Any]]]
+    monitoring: demo_monitoring.Shown
 
 
 def utc_now() -> datetime:
@@ -160,6 +173,41 @@ class Demo:
         if self.say is not None:
             self.say(message)
 
+    async def send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        role: str,
+        *,
+        expect: Iterable[int] = (200, 202),
+        **kw: Any,
+    ) -> Any:
+        """Call a service path as `role`; DemoError unless the status is one of `expect`."""
+        return await self._call(
+            method, getattr(self.endpoints, service) + path, role, expect=expect, **kw
+        )
+
+    async def until(
+        self, what: str, found: Callable[[], Awaitable[T | None]], *, within: float = 60.0
+    ) -> T:
+        """Poll `found` until it returns something (consumers run asynchronously)."""
+        deadline = asyncio.get_running_loop().time() + within
+        while True:
+            result = await found()
+            if result is not None:
+                return result
+            if asyncio.get_running_loop().time() > deadline:
+                raise DemoError(f"{what}: not there within {within:g} s")
+            await asyncio.sleep(0.2)
+
+    def example_request(self, file: str) -> dict[str, Any]:
+        """One of the example request bodies (`examples/requests/<file>`)."""
+        body: dict[str, Any] = json.loads(
+            _example_file(self.examples, "requests", file).read_text("utf-8")
+        )
+        return body
+
     async def _call(
         self, method: str, url: str, role: str, *, expect: Iterable[int] = (200, 202), **kw: Any
     ) -> Any:
@@ -220,15 +268,15 @@ class Demo:
 
     async def decision(self, system: str, *, within: float = 60.0) -> dict[str, Any]:
         """The system's tier decision, once tiering has made it."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
+
+        async def decided() -> dict[str, Any] | None:
             view = await self.get("tiering", f"/v1/tiering/systems/{system}", expect=(200, 404))
             if isinstance(view, dict) and isinstance(view.get("decision"), dict):
                 decision: dict[str, Any] = view["decision"]
                 return decision
-            if asyncio.get_running_loop().time() > deadline:
-                raise DemoError(f"tiering did not decide a tier for {system} within {within:g} s")
-            await asyncio.sleep(0.25)
+            return None
+
+        return await self.until(f"the tier decision of {system}", decided, within=within)
 
     async def satisfy(self, system: str, version: str, decision: Mapping[str, Any]) -> list[str]:
         """Submit evidence for every control the decision requires; returns controls left open."""
@@ -353,18 +401,19 @@ class Demo:
     async def recorded(self, *, within: float = 60.0) -> None:
         """Wait until evidence has recorded every event this demo emitted."""
         deadline = asyncio.get_running_loop().time() + within
-        for event_id in self.emitted:
-            while True:
-                found = await self.get("evidence", f"/v1/events/{event_id}", expect=(200, 404))
-                if (
-                    isinstance(found, dict)
-                    and found.get("recorded", True)
-                    and "status" not in found
-                ):
-                    break
-                if asyncio.get_running_loop().time() > deadline:
-                    raise DemoError(f"evidence did not record event {event_id} within {within:g} s")
-                await asyncio.sleep(0.2)
+        for event_id in list(self.emitted):
+
+            async def found(event_id: str = event_id) -> bool | None:
+                record = await self.get("evidence", f"/v1/events/{event_id}", expect=(200, 404))
+                recorded = (
+                    isinstance(record, dict)
+                    and record.get("recorded", True)
+                    and "status" not in record
+                )
+                return True if recorded else None
+
+            left = max(deadline - asyncio.get_running_loop().time(), 0.0)
+            await self.until(f"evidence recording event {event_id}", found, within=left)
 
     async def gate(self, system: str, version: str) -> dict[str, Any]:
         """Ask the gate about a release and record its decision, as CI's gate step does."""
@@ -378,11 +427,11 @@ class Demo:
         return answer
 
 
-async def load(demo: Demo) -> list[tuple[str, str, dict[str, Any]]]:
-    """Load the demo (unless data exists) and return each release's gate answer."""
+async def load(demo: Demo) -> Loaded | None:
+    """Load the demo (None when data exists: it is left alone) and show monitoring working."""
     if await demo.already_loaded():
         demo._say("demo: systems exist already; leaving the data as it is")
-        return []
+        return None
     for name in (ALLOWED[0], DENIED[0], REGISTERED_ONLY):
         await demo.register(name)
     demo._say(f"demo: registered {ALLOWED[0]}, {DENIED[0]} and {REGISTERED_ONLY}")
@@ -399,13 +448,14 @@ async def load(demo: Demo) -> list[tuple[str, str, dict[str, Any]]]:
     answers = []
     for system, version in (ALLOWED, DENIED, (REGISTERED_ONLY, "1.0.0")):
         answers.append((system, version, await demo.gate(system, version)))
-    return answers
+    shown = await demo_monitoring.show(demo, high=DENIED[0], medium=REGISTERED_ONLY)
+    return Loaded(gates=answers, monitoring=shown)
 
 
-def summary(answers: list[tuple[str, str, dict[str, Any]]], base: str) -> str:
-    """A readable summary of the gate answers."""
+def summary(loaded: Loaded, endpoints: Endpoints) -> str:
+    """A short readable summary: the gate answers, then what monitoring showed."""
     lines = ["", "demo loaded — the release gate says:"]
-    for system, version, answer in answers:
+    for system, version, answer in loaded.gates:
         missing = [m.get("control_id") or m.get("id") for m in answer.get("missing_controls", [])]
         more = (
             f" (missing: {', '.join(map(str, missing[:4]))}{', …' if len(missing) > 4 else ''})"
@@ -416,8 +466,16 @@ def summary(answers: list[tuple[str, str, dict[str, Any]]], base: str) -> str:
             f"  {system} {version}: tier {answer.get('tier')}, {answer.get('decision', '?').upper()}{more}"
         )
     lines.append(
-        f"  see why: {base}/v1/gate?system={DENIED[0]}&version={DENIED[1]} "
+        f"  see why: {endpoints.evidence}/v1/gate?system={DENIED[0]}&version={DENIED[1]} "
         "(reader token; reading records nothing)"
+    )
+    lines.extend(
+        demo_monitoring.summary_lines(
+            loaded.monitoring,
+            inbox=f"{endpoints.router}/v1/inbox",
+            incidents=f"{endpoints.intake}/v1/incidents",
+            docs=f"{endpoints.evidence}/docs",
+        )
     )
     return "\n".join(lines)
 
@@ -431,12 +489,12 @@ async def _main(endpoints: Endpoints) -> int:
     async with httpx.AsyncClient(timeout=30.0) as client:
         demo = Demo(client, endpoints, say=_stderr)
         try:
-            answers = await load(demo)
+            loaded = await load(demo)
         except (DemoError, httpx.HTTPError) as exc:
             _stderr(f"demo failed: {exc}")
             return 1
-    if answers:
-        _stderr(summary(answers, endpoints.evidence))
+    if loaded is not None:
+        _stderr(summary(loaded, endpoints))
     return 0
 
 
