@@ -262,6 +262,8 @@ class TestOpenApi:
             ("get", "/v1/systems/{system_id}/ledger/verify"): Tag.EVIDENCE,
             ("post", "/v1/systems/{system_id}/ledger/verify"): Tag.EVIDENCE,
             ("get", "/v1/checkpoints/latest"): Tag.EVIDENCE,
+            ("get", "/v1/oscal/assessment-results"): Tag.RELEASES,
+            ("get", "/v1/oscal/poam"): Tag.WAIVERS,
         }
         spec = (await evidence.client.get("/openapi.json")).json()
         tags = {
