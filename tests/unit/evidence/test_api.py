@@ -264,6 +264,8 @@ class TestOpenApi:
             ("get", "/v1/checkpoints/latest"): Tag.EVIDENCE,
             ("get", "/v1/oscal/assessment-results"): Tag.RELEASES,
             ("get", "/v1/oscal/poam"): Tag.WAIVERS,
+            ("get", "/v1/kpis"): Tag.SYSTEMS,
+            ("get", "/v1/systems/{system_id}/releases/{version}/documents/{kind}"): Tag.RELEASES,
         }
         spec = (await evidence.client.get("/openapi.json")).json()
         tags = {

@@ -1,4 +1,4 @@
-"""Background jobs of the evidence service: the waiver sweep and the signed checkpoints.
+"""Background jobs of the evidence service: waiver sweep, signed checkpoints, KPI gauges.
 
 Importable apart from `create_app`, so the all-in-one server can run them too.
 """
@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from aigov_evidence.checkpoints import load_signing_key, take_checkpoint
+from aigov_evidence.kpis.gauges import COLLECTOR
 from aigov_evidence.settings import Settings
 from aigov_evidence.sweep import sweep_waivers
 from aigov_runtime.resources import ServiceResources
@@ -34,7 +35,7 @@ async def every(interval: float, job: Job, *, name: str) -> None:
 
 @asynccontextmanager
 async def background_jobs(resources: ServiceResources, settings: Settings) -> AsyncIterator[None]:
-    """Run the sweep and the checkpoints while the context is open (intervals of 0 turn one off)."""
+    """Run the sweep, checkpoints and KPI refresh while open (an interval of 0 turns one off)."""
     sessionmaker, publisher = resources["sessionmaker"], resources["publisher"]
     tasks: list[asyncio.Task[None]] = []
     if settings.evidence_waiver_sweep_interval_seconds > 0:
@@ -58,6 +59,14 @@ async def background_jobs(resources: ServiceResources, settings: Settings) -> As
             asyncio.create_task(
                 every(settings.evidence_checkpoint_interval_seconds, checkpoint, name="checkpoint")
             )
+        )
+    if settings.evidence_kpi_refresh_seconds > 0:
+
+        async def kpis() -> None:
+            await COLLECTOR.refresh(sessionmaker)
+
+        tasks.append(
+            asyncio.create_task(every(settings.evidence_kpi_refresh_seconds, kpis, name="kpis"))
         )
     try:
         yield

@@ -259,6 +259,15 @@ class _Memo(Generic[K, T]):
 # id. The row id is unique in one database; its event hash keeps another database's row of
 # the same number (a process serving several, as tests do) from answering.
 _PAYLOADS: Final[_Memo[tuple[int, str], EventPayload]] = _Memo(100_000)
+
+
+def recorded_payload(row: Any) -> EventPayload:
+    """The validated payload of a ledger row (with `id`, `event_hash`, `event_type`, `payload`)."""
+    return _PAYLOADS.get(
+        (row.id, row.event_hash), partial(validate_payload, row.event_type, row.payload)
+    )
+
+
 # Keyed by the tier event's id: only tiering publishes `tier.assigned` (intake refuses it from
 # clients), with a UUIDv5 of system, manifest revision and policy digest, so one id is one
 # decision. Whoever can write that topic directly sets tiers anyway.
@@ -345,9 +354,7 @@ async def _release_records(
             version=row.version,
             time=row.time,
             actor=row.actor,
-            payload=_PAYLOADS.get(
-                (row.id, row.event_hash), partial(validate_payload, row.event_type, row.payload)
-            ),
+            payload=recorded_payload(row),
         )
         for row in rows
     ]

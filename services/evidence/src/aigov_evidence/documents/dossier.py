@@ -47,7 +47,6 @@ from aigov_events.catalog import (
     WaiverGranted,
     WaiverRejected,
     WaiverRequested,
-    validate_payload,
 )
 from aigov_evidence import service
 from aigov_evidence.controls import ControlStatus, PendingChange
@@ -214,7 +213,7 @@ def _record(row: Any) -> Record[Any]:
         sequence=row.sequence,
         time=row.time,
         actor=row.actor,
-        payload=validate_payload(row.event_type, row.payload),
+        payload=service.recorded_payload(row),
     )
 
 
