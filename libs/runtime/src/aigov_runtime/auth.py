@@ -32,7 +32,10 @@ __all__ = [
     "authenticated",
     "install_token_registry",
     "is_hashed_entry",
+    "principal_for_keyed_digest",
+    "principal_for_token",
     "require_roles",
+    "token_digest",
     "token_entry_digest",
 ]
 
@@ -172,6 +175,15 @@ class TokenRegistry:
                 found = principal
         return found
 
+    def resolve_keyed_digest(self, key: bytes, mac: bytes) -> Principal | None:
+        """The principal whose token digest has HMAC-SHA256 `mac` under `key`, or None."""
+        found: Principal | None = None
+        for digest, principal in self._entries:
+            # As in `resolve`: every entry is compared, no early exit.
+            if hmac.compare_digest(hmac.new(key, digest, hashlib.sha256).digest(), mac):
+                found = principal
+        return found
+
 
 def install_token_registry(app: FastAPI, registry: TokenRegistry) -> None:
     """Make `registry` the one the auth dependencies of `app` consult."""
@@ -184,6 +196,26 @@ def _registry_of(request: Request) -> TokenRegistry:
         # A wiring bug, not a client error: fail closed with a 500 rather than letting anyone in.
         raise RuntimeError("no TokenRegistry installed on this app (use build_service_app)")
     return registry
+
+
+def principal_for_token(request: Request, token: str) -> Principal | None:
+    """The principal `token` resolves to in the app's registry, exactly as bearer auth does."""
+    return _registry_of(request).resolve(token)
+
+
+def principal_for_keyed_digest(request: Request, key: bytes, mac: bytes) -> Principal | None:
+    """The principal whose token's SHA-256 digest has HMAC-SHA256 `mac` under `key`, if any.
+
+    For sessions that must end when their token leaves the registry without keeping the token:
+    the session holds HMAC(key, digest) and this checks it against every entry, in constant
+    time per entry and without an early exit, as `TokenRegistry.resolve` does.
+    """
+    return _registry_of(request).resolve_keyed_digest(key, mac)
+
+
+def token_digest(token: str) -> bytes:
+    """The SHA-256 digest the registry keeps for `token` (what `principal_for_keyed_digest` keys)."""
+    return _digest(token)
 
 
 def _unauthorized(detail: str, *, error: str | None) -> HTTPException:

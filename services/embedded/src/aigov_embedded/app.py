@@ -231,6 +231,7 @@ def _print_banner(settings: Settings) -> None:
         "",
         f"aigov is running on {base} (all four services, data in {settings.data_dir}/)",
         f"  API docs:  {base}/docs",
+        f"  dashboard: {base}/dashboard (sign in with a reader token)",
         f"  readiness: {base}/readyz",
     ]
     if settings.uses_dev_tokens:

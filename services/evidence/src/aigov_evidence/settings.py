@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Self
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from aigov_evidence.keys import KeyDocumentError, parse_trusted_keys, read_trusted_keys
 from aigov_runtime.settings import Port, ServiceSettings
@@ -49,6 +49,13 @@ class Settings(ServiceSettings):
     evidence_checkpoint_interval_seconds: float = Field(default=300.0, ge=0)
     # How often granted waivers past their expiry are announced with waiver.expired (0: off).
     evidence_waiver_sweep_interval_seconds: float = Field(default=60.0, ge=0)
+    # How often the KPI gauges (`aigov_kpi_*` on /metrics) are recomputed (0: off).
+    evidence_kpi_refresh_seconds: float = Field(default=60.0, ge=0)
+    # HMAC key of the dashboard's session cookies (unset: a random key per process, so
+    # sessions end when the process restarts and do not carry over between replicas).
+    evidence_dashboard_session_secret: SecretStr | None = Field(
+        default=None, min_length=32, max_length=1024
+    )
 
     _pinned_keys: dict[str, Ed25519PublicKey] = PrivateAttr(default_factory=dict)
 

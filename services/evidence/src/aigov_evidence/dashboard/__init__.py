@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from aigov_evidence.dashboard.pages import router
 
-router = APIRouter(include_in_schema=False)
+__all__ = ["router"]
