@@ -16,7 +16,8 @@ import pytest
 import aigov_embedded.demo as demo_module
 from aigov_embedded import demo_monitoring
 from aigov_embedded.app import create_app
-from aigov_embedded.demo import Demo, Endpoints, load, summary
+from aigov_embedded.demo import Demo, load, summary
+from aigov_embedded.demo_client import Endpoints
 from aigov_embedded.openapi import merge_openapi
 from aigov_embedded.settings import Settings
 from aigov_runtime.asgi import running_lifespan

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from aigov_embedded.app import create_app
-from aigov_embedded.demo import Demo, Endpoints, load
+from aigov_embedded.demo import Demo, load
+from aigov_embedded.demo_client import Endpoints
 from aigov_embedded.settings import Settings
 from aigov_runtime.asgi import running_lifespan
 

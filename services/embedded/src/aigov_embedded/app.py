@@ -30,6 +30,7 @@ import aigov_monitoring_router.settings
 import aigov_tiering.app
 import aigov_tiering.settings
 from aigov_embedded import __version__, demo
+from aigov_embedded.demo_client import DEV_TOKENS, DemoError, Endpoints
 from aigov_embedded.dispatch import HostedService, ServiceDispatcher
 from aigov_embedded.metrics import merged_registry
 from aigov_embedded.openapi import merge_openapi
@@ -149,10 +150,10 @@ def _demo_access(services: list[HostedService], settings: Settings) -> Iterator[
     separation of duties the demo relies on (its publisher is not its approver).
     """
     if settings.uses_dev_tokens:
-        yield dict(demo.DEV_TOKENS)
+        yield dict(DEV_TOKENS)
         return
     configured = settings.principals_by_token()
-    minted = {role: f"demo-{secrets.token_urlsafe(32)}" for role in demo.DEV_TOKENS}
+    minted = {role: f"demo-{secrets.token_urlsafe(32)}" for role in DEV_TOKENS}
     with_demo = TokenRegistry(
         {
             **configured,
@@ -180,16 +181,16 @@ async def _load_demo(app: ASGIApp, services: list[HostedService], settings: Sett
                 transport=httpx.ASGITransport(app=app), base_url=base, timeout=60.0
             ) as client:
                 loaded = await demo.load(
-                    demo.Demo(client, demo.Endpoints.single(base), tokens=tokens, say=_say)
+                    demo.Demo(client, Endpoints.single(base), tokens=tokens, say=_say)
                 )
-    except (demo.DemoError, httpx.HTTPError) as exc:
+    except (DemoError, httpx.HTTPError) as exc:
         logger.error("demo data could not be loaded: %s", exc)
         if settings.log_file is None:
             # With a log file, the console already shows errors (in one line, with the path).
             _say(f"demo data could not be loaded: {exc}")
         return
     if loaded is not None:
-        _say(demo.summary(loaded, demo.Endpoints.single(base)))
+        _say(demo.summary(loaded, Endpoints.single(base)))
 
 
 def _say(message: str) -> None:

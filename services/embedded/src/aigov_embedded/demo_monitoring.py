@@ -17,12 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
+from aigov_embedded.demo_client import DemoClient
 from aigov_monitoring_router.durations import format_duration, parse_duration
-
-if TYPE_CHECKING:
-    from aigov_embedded.demo import Demo
 
 #: Routes that wait at most this long before their first notification are waited for.
 PROMPT: Final = timedelta(seconds=1)
@@ -68,7 +66,7 @@ class Shown:
     incident: Mapping[str, Any] | None
 
 
-def alert_requests(demo: Demo, *, high: str, medium: str) -> list[dict[str, Any]]:
+def alert_requests(demo: DemoClient, *, high: str, medium: str) -> list[dict[str, Any]]:
     """The two alerts: the example drift alert moved to `medium`, a critical injection on `high`."""
     drift = {**demo.example_request("alert.json"), "system": medium}
     injection = {
@@ -81,7 +79,7 @@ def alert_requests(demo: Demo, *, high: str, medium: str) -> list[dict[str, Any]
     return [drift, injection]
 
 
-async def show(demo: Demo, *, high: str, medium: str) -> Shown:
+async def show(demo: DemoClient, *, high: str, medium: str) -> Shown:
     """Raise the alerts, probe `high`, wait for the prompt deliveries, acknowledge the incident."""
     integrations = await _integrations(demo)
     raised = alert_requests(demo, high=high, medium=medium)
@@ -98,13 +96,13 @@ async def show(demo: Demo, *, high: str, medium: str) -> Shown:
     return Shown(alerts=tuple(alerts), probes=probes, incident=incident)
 
 
-async def _integrations(demo: Demo) -> dict[str, str | None]:
+async def _integrations(demo: DemoClient) -> dict[str, str | None]:
     tree = await demo.get("router", "/v1/routes")
     return {receiver["name"]: receiver.get("integration") for receiver in tree["receivers"]}
 
 
 async def _routed(
-    demo: Demo, body: Mapping[str, Any], integrations: Mapping[str, str | None]
+    demo: DemoClient, body: Mapping[str, Any], integrations: Mapping[str, str | None]
 ) -> RaisedAlert:
     """Where the tree sends the alert, from the labels the router routes it on."""
     system = await demo.get("evidence", f"/v1/systems/{body['system']}")
@@ -144,7 +142,7 @@ async def _routed(
     )
 
 
-async def _arrived(demo: Demo, alert: RaisedAlert) -> RaisedAlert:
+async def _arrived(demo: DemoClient, alert: RaisedAlert) -> RaisedAlert:
     """`alert` once every inbox its prompt routes reach holds it (later ones are not awaited)."""
     awaited = {
         reach.receiver
@@ -180,7 +178,9 @@ def _is(alert: RaisedAlert, shown: Mapping[str, Any]) -> bool:
     )
 
 
-async def _probe_outcome(demo: Demo, system: str, probe: Mapping[str, Any]) -> Mapping[str, Any]:
+async def _probe_outcome(
+    demo: DemoClient, system: str, probe: Mapping[str, Any]
+) -> Mapping[str, Any]:
     async def done() -> Mapping[str, Any] | None:
         found: Mapping[str, Any] = await demo.get(
             "router", f"/v1/probes/{system}/{probe['probe_id']}"
@@ -190,7 +190,7 @@ async def _probe_outcome(demo: Demo, system: str, probe: Mapping[str, Any]) -> M
     return await demo.until(f"probe {probe['probe_id']} of {system}", done, within=WITHIN_S)
 
 
-async def _acknowledged(demo: Demo, alert: RaisedAlert) -> Mapping[str, Any]:
+async def _acknowledged(demo: DemoClient, alert: RaisedAlert) -> Mapping[str, Any]:
     """The incident the alert's route opened, once intake lists it, acknowledged by the owner."""
 
     async def listed() -> Mapping[str, Any] | None:
