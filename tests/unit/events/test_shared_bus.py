@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from aigov_events.bus import OutgoingRecord, SharedBus, create_bus
+from aigov_events.bus import OutgoingRecord, SharedBus
+from aigov_events.buses import create_bus
 from aigov_events.topics import SIGNALS
 
 pytestmark = pytest.mark.asyncio

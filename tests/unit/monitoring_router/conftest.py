@@ -20,7 +20,8 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aigov_events.bus import Bus, create_bus
+from aigov_events.bus import Bus
+from aigov_events.buses import create_bus
 from aigov_events.catalog import (
     AlertRaised,
     AlertResolved,

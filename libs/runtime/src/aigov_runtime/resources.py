@@ -16,7 +16,8 @@ from typing import TypedDict
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from aigov_events.bus import Bus, create_bus
+from aigov_events.bus import Bus
+from aigov_events.buses import create_bus
 from aigov_events.consumer import ConsumerRunner
 from aigov_events.producer import Publisher
 from aigov_events.topics import ALL_TOPICS
