@@ -11,10 +11,6 @@ control matrix, the work queues and the KPI page. Full-page screenshots go to
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -23,7 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.browser.test_docs_offline import chromium, free_port
+from tests.browser.allinone import chromium, running_aigov
 from tests.fixtures import REPO_ROOT
 
 pytestmark = pytest.mark.browser
@@ -66,35 +62,14 @@ def _demo_loaded(url: str) -> bool:
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A running all-in-one aigov with the demo loaded, stopped after the module's tests."""
     tmp = tmp_path_factory.mktemp("dashboard")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIGOV_", "OTEL_"))}
-    env |= {"AIGOV_HTTP_PORT": str(port), "AIGOV_DATA_DIR": str(tmp / "data"), "AIGOV_DEMO": "true"}
-    log = tmp / "aigov.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aigov_embedded"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while not _demo_loaded(url):
-            if process.poll() is not None:
-                pytest.fail(f"aigov exited ({process.returncode}):\n{log.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the demo did not load in 90 s:\n{log.read_text()[-4000:]}")
-            time.sleep(0.5)
+    with running_aigov(
+        tmp,
+        ready=_demo_loaded,
+        within=90,
+        what="the demo did not load",
+        env={"AIGOV_DEMO": "true"},
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _screenshot(page: Page, name: str, tmp_path: Path) -> None:

@@ -9,12 +9,7 @@ without it these tests fail, they do not skip (deselect with `-m "not browser"` 
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -22,67 +17,26 @@ from typing import Final
 import httpx
 import pytest
 
+from tests.browser.allinone import chromium, running_aigov
+
 pytestmark = pytest.mark.browser
 
-_BROWSERS: Final = ("chromium", "chromium-browser", "google-chrome")
 _RENDER_BUDGET_MS: Final = 15_000
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def chromium() -> str:
-    """The headless browser to drive; fails (not skips) when none is installed."""
-    for name in _BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail("Chromium is not installed: `apt-get install chromium` (.ci/run does this)")
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @pytest.fixture(scope="module")
 def aigov_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The URL of a running all-in-one aigov, stopped after the module's tests."""
     tmp = tmp_path_factory.mktemp("docs-offline")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIGOV_", "OTEL_"))}
-    env |= {"AIGOV_HTTP_PORT": str(port), "AIGOV_DATA_DIR": str(tmp / "data")}
-    log = tmp / "aigov.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "aigov_embedded"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"aigov exited ({process.returncode}):\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"aigov did not start in 60 s:\n{log.read_text()}")
-            time.sleep(0.2)
+    with running_aigov(tmp, ready=_healthy, within=60, what="aigov did not start") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def rendered_dom(url: str, profile: Path) -> str:
