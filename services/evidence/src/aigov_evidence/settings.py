@@ -16,16 +16,24 @@ so an API-only replica can verify with public keys alone and never hold the priv
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import Field, PrivateAttr, SecretStr, model_validator
+from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from aigov_evidence.keys import KeyDocumentError, parse_trusted_keys, read_trusted_keys
+from aigov_runtime.hosts import is_loopback_host
 from aigov_runtime.settings import Port, ServiceSettings
 
 DEV_SIGNING_KEY_PATH = Path(".local/evidence/checkpoint-signing-key.pem")
+# An allow-list entry: `local@domain` or `@domain` (lower case; no spaces, one @).
+_READER = re.compile(
+    r"^[^@\s,]*@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$"
+)
 
 
 class Settings(ServiceSettings):
@@ -56,8 +64,92 @@ class Settings(ServiceSettings):
     evidence_dashboard_session_secret: SecretStr | None = Field(
         default=None, min_length=32, max_length=1024
     )
+    # OpenID Connect sign-in (docs/dashboard.md, "Sign-in with OIDC"): all of issuer, client
+    # id and redirect URI, or none of them.
+    evidence_dashboard_oidc_issuer: AnyHttpUrl | None = None
+    evidence_dashboard_oidc_client_id: str | None = Field(
+        default=None, min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$"
+    )
+    # Unset for a public client (PKCE only); set: client_secret_basic.
+    evidence_dashboard_oidc_client_secret: SecretStr | None = Field(
+        default=None, min_length=1, max_length=1024
+    )
+    # The full URL of /dashboard/oidc/callback as the provider knows it.
+    evidence_dashboard_oidc_redirect_uri: AnyHttpUrl | None = None
+    # Who may read: exact verified e-mail addresses, or `@domain` for a whole domain.
+    evidence_dashboard_oidc_readers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, max_length=1000
+    )
+    evidence_dashboard_oidc_scopes: str = Field(
+        default="openid email profile", max_length=500, pattern=r"^[\x21-\x7e]+( [\x21-\x7e]+)*$"
+    )
+    # The name on the sign-in button ("Sign in with <name>"); unset: the issuer's host.
+    evidence_dashboard_oidc_provider_name: str | None = Field(
+        default=None, min_length=1, max_length=60
+    )
 
     _pinned_keys: dict[str, Ed25519PublicKey] = PrivateAttr(default_factory=dict)
+
+    @field_validator("evidence_dashboard_oidc_readers", mode="before")
+    @classmethod
+    def _split_readers(cls, value: object) -> object:
+        # The variable is a comma-separated list (or JSON); entries compare case-insensitively.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            value = [part for part in text.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            return [str(entry).strip().lower() for entry in value]
+        return value
+
+    @model_validator(mode="after")
+    def _oidc(self) -> Self:
+        named = {
+            "AIGOV_EVIDENCE_DASHBOARD_OIDC_ISSUER": self.evidence_dashboard_oidc_issuer,
+            "AIGOV_EVIDENCE_DASHBOARD_OIDC_CLIENT_ID": self.evidence_dashboard_oidc_client_id,
+            "AIGOV_EVIDENCE_DASHBOARD_OIDC_REDIRECT_URI": self.evidence_dashboard_oidc_redirect_uri,
+        }
+        missing = [name for name, value in named.items() if value is None]
+        if len(missing) == len(named):
+            return self
+        if missing:
+            raise ValueError(
+                "OIDC sign-in needs AIGOV_EVIDENCE_DASHBOARD_OIDC_ISSUER, _CLIENT_ID and "
+                f"_REDIRECT_URI together; missing: {', '.join(missing)}"
+            )
+        for name in (
+            "AIGOV_EVIDENCE_DASHBOARD_OIDC_ISSUER",
+            "AIGOV_EVIDENCE_DASHBOARD_OIDC_REDIRECT_URI",
+        ):
+            url = named[name]
+            assert isinstance(url, AnyHttpUrl)
+            if url.scheme != "https" and (
+                self.env == "prod" or not is_loopback_host(url.host or "")
+            ):
+                raise ValueError(
+                    f"{name} must be an https URL (plain http only for a loopback host, and "
+                    f"never with env=prod): {url}"
+                )
+        if not self.evidence_dashboard_oidc_readers:
+            raise ValueError(
+                "OIDC sign-in is configured but AIGOV_EVIDENCE_DASHBOARD_OIDC_READERS is empty, so "
+                "nobody could read: list e-mail addresses or @domain entries (comma-separated)"
+            )
+        for entry in self.evidence_dashboard_oidc_readers:
+            if not _READER.fullmatch(entry):
+                raise ValueError(
+                    f"AIGOV_EVIDENCE_DASHBOARD_OIDC_READERS: {entry!r} is neither an e-mail "
+                    "address nor @domain"
+                )
+        scopes = self.evidence_dashboard_oidc_scopes.split(" ")
+        for needed in ("openid", "email"):
+            if needed not in scopes:
+                raise ValueError(
+                    f"AIGOV_EVIDENCE_DASHBOARD_OIDC_SCOPES must include {needed!r} (the sign-in "
+                    "reads the verified e-mail address)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _trusted_keys(self) -> Self:

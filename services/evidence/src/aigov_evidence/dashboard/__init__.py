@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from aigov_evidence.dashboard.pages import router
+from fastapi import APIRouter
+
+from aigov_evidence.dashboard import oidc_pages, pages
+
+router = APIRouter()
+router.include_router(pages.router)
+router.include_router(oidc_pages.router)
 
 __all__ = ["router"]

@@ -27,17 +27,16 @@ from aigov_evidence.api.deps import (
     VersionPath,
 )
 from aigov_evidence.dashboard import trends, views
+from aigov_evidence.dashboard.oidc import config_of
 from aigov_evidence.dashboard.render import SECURITY_HEADERS, STATIC, page
 from aigov_evidence.dashboard.session import (
-    COOKIE,
-    COOKIE_PATH,
-    LIFETIME,
     Viewer,
     csrf_matches,
     may_read,
     open_session,
     read_session,
     resolve_token,
+    set_session_cookie,
 )
 from aigov_evidence.documents import (
     DocumentFormat,
@@ -71,7 +70,7 @@ async def signed_in(request: Request, now: Now) -> Viewer:
     if viewer is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         location = SIGN_IN
-        if len(target) <= 1000 and _safe_next(target):
+        if len(target) <= 1000 and safe_next(target):
             location += f"?next={quote(target, safe='')}"
         raise ProblemError(
             303, "sign in to see the dashboard", headers={**SECURITY_HEADERS, "Location": location}
@@ -89,16 +88,20 @@ Next = Annotated[
 ]
 
 
-def _safe_next(target: str | None) -> bool:
+def safe_next(target: str | None) -> bool:
+    """Whether `target` may be followed after sign-in (a `/dashboard` path, nothing else)."""
     return target is not None and re.fullmatch(NEXT_PATTERN, target) is not None
 
 
-def _limiter(request: Request) -> RateLimiter:
+def sign_in_wait(request: Request) -> float:
+    """Seconds this address must wait before its next sign-in attempt (token form and OIDC
+    alike); 0 when it may try now, which uses up one attempt."""
     limiter = getattr(request.app.state, _LIMITER_STATE_KEY, None)
     if not isinstance(limiter, RateLimiter):
         limiter = RateLimiter(rate=SIGN_IN_RATE, burst=SIGN_IN_BURST)
         setattr(request.app.state, _LIMITER_STATE_KEY, limiter)
-    return limiter
+    client = request.client.host if request.client else "unknown"
+    return limiter.acquire(f"sign-in:{client}")
 
 
 def same_origin(request: Request) -> bool:
@@ -131,15 +134,22 @@ async def _form(request: Request) -> dict[str, str] | None:
 
 
 def _sign_in_page(
-    *, message: str | None, next_page: str | None, status_code: int, **headers: str
+    request: Request,
+    *,
+    message: str | None,
+    next_page: str | None,
+    status_code: int,
+    **headers: str,
 ) -> Response:
+    oidc = config_of(request.app.state.settings)
     return page(
         "sign_in.html.j2",
         viewer=None,
         status_code=status_code,
         headers=headers or None,
         message=message,
-        next_page=next_page if _safe_next(next_page) else None,
+        next_page=next_page if safe_next(next_page) else None,
+        oidc_provider=oidc.provider_name if oidc is not None else None,
     )
 
 
@@ -148,7 +158,7 @@ async def sign_in_page(request: Request, now: Now, next: Next = None) -> Respons
     """The sign-in form (a signed-in visitor goes straight on)."""
     if read_session(request, now=now) is not None:
         return RedirectResponse(next or "/dashboard", 303, headers=SECURITY_HEADERS)
-    return _sign_in_page(message=None, next_page=next, status_code=200)
+    return _sign_in_page(request, message=None, next_page=next, status_code=200)
 
 
 @router.post("/sign-in", summary="Sign in with a reader token")
@@ -156,14 +166,15 @@ async def sign_in(request: Request, now: Now) -> Response:
     """Open a session for a token with the reader (or admin) role, from this site's form only."""
     if not same_origin(request):
         return _sign_in_page(
+            request,
             message="Sign-in refused: the form was not sent from this site.",
             next_page=None,
             status_code=403,
         )
-    client = request.client.host if request.client else "unknown"
-    wait = _limiter(request).acquire(f"sign-in:{client}")
+    wait = sign_in_wait(request)
     if wait > 0:
         return _sign_in_page(
+            request,
             message="Too many sign-in attempts from your address; try again in a minute.",
             next_page=None,
             status_code=429,
@@ -172,6 +183,7 @@ async def sign_in(request: Request, now: Now) -> Response:
     form = await _form(request)
     if form is None:
         return _sign_in_page(
+            request,
             message="Sign-in refused: send the form as it is on this page.",
             next_page=None,
             status_code=400,
@@ -180,6 +192,7 @@ async def sign_in(request: Request, now: Now) -> Response:
     token = form.get("token", "").strip()
     if not token or len(token) > MAX_TOKEN_CHARS:
         return _sign_in_page(
+            request,
             message=f"Paste your access token (at most {MAX_TOKEN_CHARS} characters).",
             next_page=next_page,
             status_code=400,
@@ -187,10 +200,11 @@ async def sign_in(request: Request, now: Now) -> Response:
     principal = resolve_token(request, token)
     if principal is None:
         return _sign_in_page(
-            message="That token is not valid here.", next_page=next_page, status_code=401
+            request, message="That token is not valid here.", next_page=next_page, status_code=401
         )
     if not may_read(principal):
         return _sign_in_page(
+            request,
             message=(
                 f"The token of {principal.name} cannot open the dashboard: it needs the reader "
                 "(or admin) role. Ask your aigov administrator for a reader token."
@@ -199,19 +213,11 @@ async def sign_in(request: Request, now: Now) -> Response:
             status_code=403,
         )
     response = RedirectResponse(
-        next_page if _safe_next(next_page) and next_page else "/dashboard",
+        next_page if safe_next(next_page) and next_page else "/dashboard",
         303,
         headers=SECURITY_HEADERS,
     )
-    response.set_cookie(
-        COOKIE,
-        open_session(request, token, principal, now=now),
-        max_age=int(LIFETIME.total_seconds()),
-        path=COOKIE_PATH,
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
+    set_session_cookie(response, request, open_session(request, token, principal, now=now))
     return response
 
 
@@ -228,13 +234,7 @@ async def sign_out(request: Request, viewer: SignedIn) -> Response:
             message="The form did not carry this session's CSRF token. Use the Sign out button.",
         )
     response = RedirectResponse(SIGN_IN, 303, headers=SECURITY_HEADERS)
-    response.delete_cookie(
-        COOKIE,
-        path=COOKIE_PATH,
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
+    set_session_cookie(response, request, None)
     return response
 
 

@@ -18,6 +18,12 @@ names, with a role that may read (reader or admin). Removing a token from the co
 or moving it to another principal therefore ends every session opened with it; forging or
 editing a cookie needs the secret.
 
+A session opened by OIDC sign-in (dashboard/oidc.py) has the payload
+`{"kind": "oidc", "sub": "oidc:<email>", "email": email, "exp": ..., "sid": ...}` and no
+binding: it is accepted while its signature verifies, it has not expired, OIDC is still
+configured and the address is still on `AIGOV_EVIDENCE_DASHBOARD_OIDC_READERS` (checked on
+every request, so removing a reader ends their sessions). Its principal has the reader role.
+
 The CSRF token of a session is HMAC-SHA256(CSRF key, "csrf:" + sid), so it is per session,
 never stored, and only the server can compute it; every POST form of a signed-in page carries
 it and the server compares it in constant time.
@@ -34,8 +40,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from fastapi import Request
+from fastapi import Request, Response
 
+from aigov_evidence.dashboard.oidc import is_reader
 from aigov_evidence.settings import Settings
 from aigov_runtime.auth import (
     Principal,
@@ -68,6 +75,7 @@ class _Keys:
     signing: bytes
     binding: bytes
     csrf: bytes
+    state: bytes
 
 
 def _b64(raw: bytes) -> str:
@@ -86,7 +94,12 @@ def _keys(request: Request) -> _Keys:
     def derive(label: bytes) -> bytes:
         return hmac.new(secret, b"aigov-dashboard:" + label, hashlib.sha256).digest()
 
-    return _Keys(derive(b"signing"), derive(b"binding"), derive(b"csrf"))
+    return _Keys(derive(b"signing"), derive(b"binding"), derive(b"csrf"), derive(b"oidc-state"))
+
+
+def state_key(request: Request) -> bytes:
+    """The key the OIDC sign-in signs its short-lived state cookie with."""
+    return _keys(request).state
 
 
 def may_read(principal: Principal) -> bool:
@@ -112,6 +125,27 @@ def open_session(request: Request, token: str, principal: Principal, *, now: dat
         "tok": _b64(hmac.new(keys.binding, token_digest(token), hashlib.sha256).digest()),
         "sid": _b64(secrets.token_bytes(16)),
     }
+    return _signed(keys, payload)
+
+
+def oidc_principal(email: str) -> Principal:
+    """The principal of a person signed in with OIDC: `oidc:<email>`, reader."""
+    return Principal(name=f"oidc:{email}", roles=frozenset({Role.READER}))
+
+
+def open_oidc_session(request: Request, email: str, *, now: datetime) -> str:
+    """The cookie value of a new session of the OIDC reader `email` (verified, allowed)."""
+    payload = {
+        "kind": "oidc",
+        "sub": oidc_principal(email).name,
+        "email": email,
+        "exp": int((now + LIFETIME).timestamp()),
+        "sid": _b64(secrets.token_bytes(16)),
+    }
+    return _signed(_keys(request), payload)
+
+
+def _signed(keys: _Keys, payload: dict[str, object]) -> str:
     body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     signed = f"{_VERSION}.{body}"
     signature = hmac.new(keys.signing, signed.encode(), hashlib.sha256).digest()
@@ -136,6 +170,8 @@ def read_session(request: Request, *, now: datetime) -> Viewer | None:
         return None
     try:
         payload = json.loads(_unb64(parts[1]))
+        if isinstance(payload, dict) and "kind" in payload:
+            return _oidc_viewer(request, keys, payload, now=now)
         name, expiry, binding, sid = payload["sub"], payload["exp"], payload["tok"], payload["sid"]
         if not (isinstance(name, str) and isinstance(sid, str) and isinstance(binding, str)):
             return None
@@ -152,6 +188,46 @@ def read_session(request: Request, *, now: datetime) -> Viewer | None:
     if principal is None or principal.name != name or not may_read(principal):
         return None
     return Viewer(principal=principal, expires_at=expires_at, csrf=_csrf(keys, sid))
+
+
+def _oidc_viewer(
+    request: Request, keys: _Keys, payload: dict[str, object], *, now: datetime
+) -> Viewer | None:
+    settings: Settings = request.app.state.settings
+    kind, email, expiry, sid = (payload.get(k) for k in ("kind", "email", "exp", "sid"))
+    if kind != "oidc" or not isinstance(email, str) or not isinstance(sid, str):
+        return None
+    if type(expiry) is not int or not now.timestamp() < expiry <= (now + LIFETIME).timestamp():
+        return None
+    # OIDC switched off, or the reader taken off the allow-list: the session has ended.
+    if settings.evidence_dashboard_oidc_issuer is None:
+        return None
+    if not is_reader(email, settings.evidence_dashboard_oidc_readers):
+        return None
+    principal = oidc_principal(email)
+    if payload.get("sub") != principal.name:
+        return None
+    expires_at = datetime.fromtimestamp(expiry, tz=now.tzinfo)
+    return Viewer(principal=principal, expires_at=expires_at, csrf=_csrf(keys, sid))
+
+
+def set_session_cookie(response: Response, request: Request, value: str | None) -> None:
+    """Give the browser the session cookie `value` (HttpOnly, SameSite=Strict), or end it (None)."""
+    secure = request.url.scheme == "https"
+    if value is None:
+        response.delete_cookie(
+            COOKIE, path=COOKIE_PATH, secure=secure, httponly=True, samesite="strict"
+        )
+        return
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=int(LIFETIME.total_seconds()),
+        path=COOKIE_PATH,
+        secure=secure,
+        httponly=True,
+        samesite="strict",
+    )
 
 
 def csrf_matches(viewer: Viewer, presented: str | None) -> bool:
