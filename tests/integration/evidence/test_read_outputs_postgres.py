@@ -60,5 +60,6 @@ async def test_dashboard_pages(evidence: Harness) -> None:
         await page_scenarios.filters_and_search_narrow_it(evidence, signed_in, query, expected)
     await page_scenarios.control_matrix_rules_and_evidence(evidence, signed_in)
     await page_scenarios.timeline_waivers_and_incidents(evidence, signed_in)
+    await page_scenarios.who_was_notified(evidence, signed_in)
     await page_scenarios.expiring_waivers_and_releases_waiting(evidence, signed_in)
     await page_scenarios.every_figure_is_charted_over_six_windows(evidence, signed_in)

@@ -7,7 +7,13 @@ from typing import Any, Final
 
 import httpx
 
-from aigov_events.catalog import IncidentEscalated, IncidentReported, SystemRegistered
+from aigov_events.catalog import (
+    IncidentEscalated,
+    IncidentReported,
+    NotificationFailed,
+    NotificationSent,
+    SystemRegistered,
+)
 from aigov_events.catalog.manifest import AISystemManifest
 from aigov_events.message import DomainEvent, new_event
 from aigov_evidence.dashboard.session import COOKIE
@@ -96,5 +102,31 @@ def escalated(system_id: str, incident_id: str, *, level: int, to: str) -> Domai
     """incident.escalated by the monitoring router."""
     payload = IncidentEscalated(
         system_id=system_id, incident_id=incident_id, level=level, to=to, reason="no ack"
+    )
+    return new_event(payload, source="/aigov/monitoring-router", actor="aigov-monitoring-router")
+
+
+def notified(
+    system_id: str,
+    receiver: str,
+    *,
+    channel: str = "inbox",
+    error: str | None = None,
+    attempt: int = 1,
+) -> DomainEvent[Any]:
+    """notification.sent by the monitoring router (notification.failed when `error` is given)."""
+    fields: dict[str, Any] = {
+        "system_id": system_id,
+        "notification_id": f"n-{receiver}",
+        "route": "support-ml/critical",
+        "receiver": receiver,
+        "channel": channel,
+        "incident_id": "INC-1",
+        "attempt": attempt,
+    }
+    payload: NotificationSent | NotificationFailed = (
+        NotificationSent(**fields)
+        if error is None
+        else NotificationFailed(**fields, error=error, retryable=False)
     )
     return new_event(payload, source="/aigov/monitoring-router", actor="aigov-monitoring-router")

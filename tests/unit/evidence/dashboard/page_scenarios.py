@@ -8,7 +8,8 @@ Expected values are worked out by hand from the events below (the high-tier deci
   the other minimums met), a complete model card, waiver W-7 for evaluation.prompt_injection
   granted by risk-officer expiring in 5 days, W-8 for evaluation.minimums expiring in 30 days,
   no approval; the gate was recorded: deny. So model card and minimums are satisfied, prompt
-  injection waived (W-7), approval.release missing; one open incident, escalated to level 2.
+  injection waived (W-7), approval.release missing; one open incident, escalated to level 2,
+  notified to the `oncall` inbox and failed to PagerDuty after 4 attempts.
 - `code-helper` (team dev-tools, low tier): registered and tiered, no release.
 - `hr-assistant` (team people, no tier decision), named with hostile markup.
 """
@@ -24,6 +25,7 @@ from tests.unit.evidence.dashboard.helpers import (
     cookie_header,
     escalated,
     incident,
+    notified,
     registered,
     sign_in,
 )
@@ -70,6 +72,14 @@ async def publish_and_sign_in(evidence: Harness) -> dict[str, str]:
         ev.waiver_granted(HIGH, waiver_id="W-8"),
         incident(HIGH, "INC-1"),
         escalated(HIGH, "INC-1", level=2, to="support-ml-manager"),
+        notified(HIGH, "oncall"),
+        notified(
+            HIGH,
+            "pagerduty-support-ml",
+            channel="pagerduty",
+            error="HTTP 503 <b>from</b> events.pagerduty.com",
+            attempt=4,
+        ),
         registered(LOW, name="Code helper", team="dev-tools", owner="lee.park@example.com"),
         ev.high_tier(LOW, tier="low"),
         registered(HOSTILE, name=HOSTILE_NAME, team="people"),
@@ -170,6 +180,23 @@ async def timeline_waivers_and_incidents(evidence: Harness, signed_in: dict[str,
     # The incident, open, escalated to level 2.
     assert "INC-1" in html
     assert "level 2 → support-ml-manager" in html
+
+
+async def who_was_notified(evidence: Harness, signed_in: dict[str, str]) -> None:
+    """The system page's notifications: one line per delivery outcome, newest first."""
+    html = body_of(await evidence.client.get(f"/dashboard/systems/{HIGH}", headers=signed_in))
+    section = html.split('id="notifications"', 1)[1].split("</section>", 1)[0]
+    lines = re.findall(r'<tr data-notification="[^"]+">(.*?)</tr>', section, re.S)
+    assert len(lines) == 2
+    failed, delivered = lines  # newest first: the PagerDuty failure was recorded last
+    assert "<code>pagerduty-support-ml</code>" in failed
+    assert "failed after 4 attempts" in failed
+    assert "HTTP 503 &lt;b&gt;from&lt;/b&gt; events.pagerduty.com" in failed
+    assert "<code>oncall</code>" in delivered
+    assert "inbox" in delivered
+    assert "delivered" in delivered
+    assert "incident INC-1" in delivered
+    assert f"GET /v1/inbox?system={HIGH}" in section
 
 
 async def expiring_waivers_and_releases_waiting(

@@ -79,6 +79,9 @@ class TestSystemPage:
     ) -> None:
         await scenario.timeline_waivers_and_incidents(evidence, signed_in)
 
+    async def test_who_was_notified(self, evidence: Harness, signed_in: dict[str, str]) -> None:
+        await scenario.who_was_notified(evidence, signed_in)
+
     async def test_another_release_and_unknown_ones(
         self, evidence: Harness, signed_in: dict[str, str]
     ) -> None:

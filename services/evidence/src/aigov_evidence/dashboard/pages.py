@@ -298,6 +298,7 @@ async def system_page(
         now=now,
         documents=document_kinds(),
         timeline_size=views.TIMELINE,
+        notifications_size=views.NOTIFICATIONS_SHOWN,
     )
 
 

@@ -16,7 +16,13 @@ from typing import Any, Final
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aigov_events.catalog import EvidenceKind, IncidentEscalated, TierAssigned
+from aigov_events.catalog import (
+    EvidenceKind,
+    IncidentEscalated,
+    NotificationFailed,
+    NotificationSent,
+    TierAssigned,
+)
 from aigov_evidence import service
 from aigov_evidence.controls import ControlStatus, PendingChange, Waiver, pending_waivers
 from aigov_evidence.handlers import INCIDENTS, RELEASES
@@ -33,6 +39,7 @@ EXPIRING_WITHIN: Final = timedelta(days=14)
 TIMELINE: Final = 100
 RELEASES_SHOWN: Final = 50
 INCIDENTS_SHOWN: Final = 50
+NOTIFICATIONS_SHOWN: Final = 30
 WAIVERS_SHOWN: Final = 100
 #: Events the system timeline shows: evidence, decisions and what changes a release's status.
 TIMELINE_TYPES: Final = tuple(
@@ -203,6 +210,21 @@ class IncidentRow:
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationRow:
+    """A notification the monitoring router settled for the system: who was told, and how."""
+
+    event_id: str
+    time: datetime
+    delivered: bool
+    route: str
+    receiver: str
+    channel: str
+    attempts: int
+    incident_id: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class WaiverRow:
     """A waiver with its status and time left at `now`."""
 
@@ -227,6 +249,7 @@ class SystemPage:
     timeline: list[TimelineEntry] = field(default_factory=list)
     waivers: list[WaiverRow] = field(default_factory=list)
     incidents: list[IncidentRow] = field(default_factory=list)
+    notifications: list[NotificationRow] = field(default_factory=list)
     release_known: bool = True
 
     @property
@@ -401,6 +424,7 @@ async def system_page(
     )
     page.waivers = [waiver_row(w, now=now) for w in waivers]
     page.incidents = await incidents(session, system_id)
+    page.notifications = await notifications(session, system_id)
     if chosen is None:
         return page
     page.release_known = (await service.get_release(session, system_id, chosen)) is not None
@@ -412,6 +436,44 @@ async def system_page(
     page.pending_waivers = pending_waivers(assessment.waivers, now=now)
     page.submitters = assessment.submitters
     return page
+
+
+async def notifications(session: AsyncSession, system_id: str) -> list[NotificationRow]:
+    """The system's latest settled notifications from the ledger, newest first (bounded).
+
+    The ledger holds one record per notification (`notification.sent`, or one
+    `notification.failed` after the router's last attempt), so this is the delivery outcome,
+    not every attempt; the message text of an inbox delivery stays in the router's inbox.
+    """
+    rows = await session.execute(
+        select(LEDGER.c.event_id, LEDGER.c.event_type, LEDGER.c.time, LEDGER.c.payload)
+        .where(
+            LEDGER.c.system_id == system_id,
+            LEDGER.c.event_type.in_((NotificationSent.event_type, NotificationFailed.event_type)),
+        )
+        .order_by(LEDGER.c.sequence.desc())
+        .limit(NOTIFICATIONS_SHOWN)
+    )
+    found: list[NotificationRow] = []
+    for row in rows:
+        data: dict[str, Any] = row.payload if isinstance(row.payload, dict) else {}
+        failed = row.event_type == NotificationFailed.event_type
+        attempts = data.get("attempt")
+        incident = data.get("incident_id")
+        found.append(
+            NotificationRow(
+                event_id=row.event_id,
+                time=row.time,
+                delivered=not failed,
+                route=str(data.get("route", "?")),
+                receiver=str(data.get("receiver", "?")),
+                channel=str(data.get("channel", "?")),
+                attempts=attempts if isinstance(attempts, int) else 1,
+                incident_id=str(incident) if incident is not None else None,
+                error=str(data.get("error", ""))[:300] if failed else None,
+            )
+        )
+    return found
 
 
 def needs_approval(decision: TierAssigned, missing: Sequence[ControlStatus]) -> list[str]:
