@@ -60,6 +60,23 @@ async def sign_in(harness: Harness, token: str, *, next_page: str | None = None)
     return None
 
 
+def set_cookie(response: httpx.Response, name: str) -> str | None:
+    """The whole Set-Cookie header for `name` (None when the response sets none)."""
+    for header in response.headers.get_list("set-cookie"):
+        if header.split("=", 1)[0] == name:
+            return header
+    return None
+
+
+def cookie_value(response: httpx.Response, name: str) -> str | None:
+    """The value `response` sets for cookie `name` (None when unset or cleared)."""
+    header = set_cookie(response, name)
+    if header is None:
+        return None
+    value = header.split("=", 1)[1].split(";", 1)[0].strip('"')
+    return value or None
+
+
 def cookie_header(value: str) -> dict[str, str]:
     """The Cookie header carrying a session cookie."""
     return {"Cookie": f"{COOKIE}={value}"}

@@ -22,7 +22,7 @@ import pytest_asyncio
 
 from aigov_evidence.dashboard.session import COOKIE
 from tests.unit.evidence.conftest import embedded_settings
-from tests.unit.evidence.dashboard.helpers import sign_in_response
+from tests.unit.evidence.dashboard.helpers import cookie_value, set_cookie, sign_in_response
 from tests.unit.evidence.dashboard.oidc_fake import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -67,29 +67,13 @@ async def oidc(provider: FakeProvider, tmp_path: Path) -> AsyncIterator[Harness]
         yield harness
 
 
-def _set_cookie(response: httpx.Response, name: str) -> str | None:
-    """The full Set-Cookie header for `name` (None when the response sets none)."""
-    for header in response.headers.get_list("set-cookie"):
-        if header.split("=", 1)[0] == name:
-            return header
-    return None
-
-
-def _cookie_value(response: httpx.Response, name: str) -> str | None:
-    header = _set_cookie(response, name)
-    if header is None:
-        return None
-    value = header.split("=", 1)[1].split(";", 1)[0]
-    return value or None
-
-
 async def _start(harness: Harness, next_page: str | None = None) -> tuple[str, dict[str, str]]:
     """Begin a sign-in: the state cookie and the parameters sent to the provider."""
     params = {"next": next_page} if next_page else {}
     response = await harness.client.get("/dashboard/oidc/start", params=params)
     harness.client.cookies.clear()
     assert response.status_code == 302, response.text
-    cookie = _cookie_value(response, STATE_COOKIE)
+    cookie = cookie_value(response, STATE_COOKIE)
     assert cookie is not None
     query = parse_qs(urlsplit(response.headers["location"]).query)
     return cookie, {name: values[0] for name, values in query.items()}
@@ -116,7 +100,7 @@ def _refused(response: httpx.Response) -> None:
     assert 400 <= response.status_code < 600, response.text
     assert response.status_code != 500, response.text
     assert response.headers["content-type"].startswith("text/html")
-    assert _cookie_value(response, COOKIE) is None
+    assert cookie_value(response, COOKIE) is None
     assert "Traceback" not in response.text
 
 
@@ -128,7 +112,7 @@ class TestTheHonestPath:
             oidc, provider, lambda n: provider.sign(provider.claims(n))
         )
         assert response.status_code == 200, response.text
-        session = _cookie_value(response, COOKIE)
+        session = cookie_value(response, COOKIE)
         assert session is not None
         page = await oidc.client.get("/dashboard", headers={"Cookie": f"{COOKIE}={session}"})
         assert page.status_code == 200
@@ -151,14 +135,14 @@ class TestTheHonestPath:
         assert request["form"]["grant_type"] == "authorization_code"
         assert request["form"]["code"] == "code-1"
         # The state cookie is single use: the callback clears it.
-        cleared = _set_cookie(response, STATE_COOKIE)
+        cleared = set_cookie(response, STATE_COOKIE)
         assert cleared is not None
         assert "Max-Age=0" in cleared
 
     async def test_the_state_cookie_is_short_lived_lax_and_scoped(self, oidc: Harness) -> None:
         response = await oidc.client.get("/dashboard/oidc/start")
         oidc.client.cookies.clear()
-        header = _set_cookie(response, STATE_COOKIE)
+        header = set_cookie(response, STATE_COOKIE)
         assert header is not None
         lowered = header.lower()
         assert "httponly" in lowered
@@ -184,7 +168,7 @@ class TestTheHonestPath:
         for target in ("https://evil.example/", "//evil.example/dashboard", "/v1/systems"):
             response = await oidc.client.get("/dashboard/oidc/start", params={"next": target})
             assert response.status_code == 422, target
-            assert _cookie_value(response, STATE_COOKIE) is None
+            assert cookie_value(response, STATE_COOKIE) is None
         cookie, sent = await _start(oidc, "/dashboard/queues")
         provider.answer_with(provider.sign(provider.claims(sent["nonce"])))
         response = await _callback(oidc, cookie, code="c", state=sent["state"])
@@ -366,7 +350,7 @@ class TestReaders:
             oidc, provider, lambda n: provider.sign(provider.claims(n, email="Bob@Example.ORG"))
         )
         assert response.status_code == 200
-        assert _cookie_value(response, COOKIE) is not None
+        assert cookie_value(response, COOKIE) is not None
 
     async def test_removing_a_reader_ends_their_session(
         self, oidc: Harness, provider: FakeProvider
@@ -374,7 +358,7 @@ class TestReaders:
         response, _ = await _sign_in_with(
             oidc, provider, lambda n: provider.sign(provider.claims(n))
         )
-        session = _cookie_value(response, COOKIE)
+        session = cookie_value(response, COOKIE)
         headers = {"Cookie": f"{COOKIE}={session}"}
         assert (await oidc.client.get("/dashboard", headers=headers)).status_code == 200
         oidc.app.state.settings = oidc.settings.model_copy(
@@ -412,9 +396,7 @@ class TestCost:
     async def test_starts_and_callbacks_share_the_sign_in_budget(self, oidc: Harness) -> None:
         # Every start and callback can cost calls to the provider: a client that loops on them
         # is held to the token form's budget (10 at once, then one every 6 s), and vice versa.
-        statuses = [
-            (await oidc.client.get("/dashboard/oidc/start")).status_code for _ in range(10)
-        ]
+        statuses = [(await oidc.client.get("/dashboard/oidc/start")).status_code for _ in range(10)]
         oidc.client.cookies.clear()
         assert statuses == [302] * 10
         start = await oidc.client.get("/dashboard/oidc/start")
