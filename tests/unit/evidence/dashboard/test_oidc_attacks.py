@@ -227,6 +227,15 @@ class TestStateAttacks:
         )
 
 
+def _at_run_time(changes: dict[str, Any]) -> dict[str, Any]:
+    """The claim changes with each `("now", offset)` made a time `offset` seconds from now."""
+    now = int(time.time())
+    return {
+        name: now + value[1] if isinstance(value, tuple) and value[:1] == ("now",) else value
+        for name, value in changes.items()
+    }
+
+
 class TestForgedTokens:
     @pytest.mark.parametrize(
         "changes",
@@ -237,8 +246,10 @@ class TestForgedTokens:
             pytest.param({"aud": [CLIENT_ID, "other"]}, id="extra-audience-without-azp"),
             pytest.param({"azp": "other"}, id="wrong-azp"),
             pytest.param({"iss": "https://evil.example/"}, id="wrong-issuer"),
-            pytest.param({"exp": int(time.time()) - 120}, id="expired"),
-            pytest.param({"iat": int(time.time()) + 600}, id="issued-in-the-future"),
+            # Times are offsets from when the test runs (the suite may run long after it is
+            # collected), resolved by `_at_run_time`.
+            pytest.param({"exp": ("now", -120)}, id="expired"),
+            pytest.param({"iat": ("now", 600)}, id="issued-in-the-future"),
             pytest.param({"iat": None}, id="no-iat"),
             pytest.param({"email_verified": False}, id="unverified-email"),
             pytest.param({"email_verified": "true"}, id="email-verified-as-a-string"),
@@ -247,8 +258,9 @@ class TestForgedTokens:
     async def test_a_token_with_a_bad_claim_is_refused(
         self, oidc: Harness, provider: FakeProvider, changes: dict[str, Any]
     ) -> None:
+        claims = _at_run_time(changes)
         response, _ = await _sign_in_with(
-            oidc, provider, lambda n: provider.sign(provider.claims(n, **changes))
+            oidc, provider, lambda n: provider.sign(provider.claims(n, **claims))
         )
         _refused(response)
 
