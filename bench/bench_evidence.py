@@ -58,7 +58,8 @@ from aigov_events.testing import drop_topics  # noqa: E402
 from aigov_events.topics import ALL_TOPICS, SIGNALS  # noqa: E402
 from aigov_evidence.app import MIGRATIONS  # noqa: E402
 from aigov_evidence.consumers import LedgerConsumer, record_batch  # noqa: E402
-from aigov_evidence.ledger import LEDGER, LedgerEntry, entry_from_event  # noqa: E402
+from aigov_evidence.ledger import LedgerEntry, entry_from_event  # noqa: E402
+from aigov_evidence.models import LEDGER  # noqa: E402
 from aigov_evidence.settings import Settings  # noqa: E402
 from aigov_runtime.database import create_engine, create_sessionmaker  # noqa: E402
 from aigov_runtime.migrations import upgrade_to_head  # noqa: E402

@@ -3,7 +3,9 @@
 Every test here takes the parametrised `bus` fixture, so both transports must pass
 the same suite: round trip, retries with exactly-once effects in PostgreSQL,
 redelivery after a crash, dead letters, per-key ordering over 3 partitions,
-consumer groups, aborted batches, trace propagation, graceful stop and lag.
+consumer groups, aborted batches, trace propagation, graceful stop and lag, and the
+batch-handler contract (splitting a failing batch, poison in a batch, commit after the
+handler, redelivery after a crash before the commit).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,15 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from aigov_events.bus import Bus, BusError, NamespacedBus, OutgoingRecord, partition_for
+from aigov_events.bus import (
+    Bus,
+    BusError,
+    NamespacedBus,
+    OutgoingRecord,
+    Subscription,
+    TopicPartition,
+    partition_for,
+)
 from aigov_events.catalog import SystemRetired
 from aigov_events.consumer import (
     DLQ_ATTEMPTS,
@@ -41,12 +51,18 @@ from aigov_events.consumer import (
     run_until_signalled,
 )
 from aigov_events.embedded_bus import EmbeddedBus
-from aigov_events.idempotency import idempotent, processed_events_table
 from aigov_events.kafka_bus import KafkaBus
 from aigov_events.message import DomainEvent, new_event
 from aigov_events.producer import Publisher, to_record
-from aigov_events.testing import capture_spans, drop_topics, read_records
+from aigov_events.testing import (
+    DelegatingBus,
+    DelegatingSubscription,
+    capture_spans,
+    drop_topics,
+    read_records,
+)
 from aigov_events.topics import LIFECYCLE, dlq
+from aigov_runtime.idempotency import claim, idempotent, processed_events_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -548,3 +564,210 @@ class TestEmbeddedDurability:
             await task
             await reopened.stop()
             assert [e.id for e in seen] == [e.id for e in expected]
+
+
+class WatchedBus(DelegatingBus):
+    """A bus whose consumers' offset commits are recorded, or hang (a crash before the commit).
+
+    Everything else goes to the inner bus unchanged, so the runner under test is as real
+    as in production; only `commit` is observed.
+    """
+
+    def __init__(self, inner: Bus, *, hang_commits: bool = False) -> None:
+        super().__init__(inner)
+        self.hang_commits = hang_commits
+        self.commits: list[dict[TopicPartition, int]] = []
+        self.commit_reached = asyncio.Event()
+        self.committed = asyncio.Event()
+        self.subscriptions: list[WatchedSubscription] = []
+
+    def wrap(self, member: Subscription) -> Subscription:
+        subscription = WatchedSubscription(member, self)
+        self.subscriptions.append(subscription)
+        return subscription
+
+
+class WatchedSubscription(DelegatingSubscription):
+    """A group member whose commits its `WatchedBus` sees (`inner` is the real member)."""
+
+    def __init__(self, inner: Subscription, bus: WatchedBus) -> None:
+        super().__init__(inner)
+        self._bus = bus
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        self._bus.commit_reached.set()
+        if self._bus.hang_commits:
+            await asyncio.Event().wait()  # the process dies before the commit reaches the bus
+        await self.inner.commit(offsets)
+        self._bus.commits.append(dict(offsets))
+        self._bus.committed.set()
+
+
+def undecodable_record(key: bytes, event_id: str) -> OutgoingRecord:
+    """A binary-mode CloudEvents record whose data is not JSON: poison for every consumer."""
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", event_id.encode()),
+        ("ce_source", b"/tests"),
+        ("ce_type", b"io.aigov.system.retired.v1"),
+        ("content-type", b"application/json"),
+    ]
+    return OutgoingRecord(LIFECYCLE, key, b"{not json", headers)
+
+
+def handled_count(group: str, outcome: str) -> float:
+    """`aigov_events_handled_total` of a group on LIFECYCLE for one outcome."""
+    labels = {"group": group, "topic": LIFECYCLE, "outcome": outcome}
+    return REGISTRY.get_sample_value("aigov_events_handled_total", labels) or 0.0
+
+
+class TestBatchHandlers:
+    async def test_a_failing_batch_is_split_until_the_bad_record_is_dead_lettered_alone(
+        self, bus: Bus
+    ) -> None:
+        events = [retired("sys-split", reason=f"n {i}") for i in range(8)]
+        bad = events[5]
+        # One atomic batch in one partition: visible at once, so the first poll has all 8.
+        positions = await Publisher(bus).publish_batch(events)
+        calls: list[list[str]] = []
+        handled: list[str] = []
+
+        async def refuse_the_marked(batch: Sequence[DomainEvent[Any]]) -> None:
+            ids = [e.id for e in batch]
+            calls.append(ids)
+            if bad.id in ids:
+                raise RuntimeError("the projection refuses the marked record")
+            handled.extend(ids)
+
+        group = group_name()
+        runner = ConsumerRunner(
+            bus, group=group, topics=[LIFECYCLE], batch_handler=refuse_the_marked, retry=FAST_RETRY
+        )
+        await run_until(runner, lambda: len(handled) >= 7)
+
+        assert handled == [e.id for e in events if e.id != bad.id]  # each once, in order
+        # Every failing call is retried, then halved, first half first, until the bad one is alone.
+        tries = FAST_RETRY.attempts
+        assert [len(c) for c in calls if bad.id in c] == [
+            size for size in (8, 4, 2, 1) for _ in range(tries)
+        ]
+        assert [len(c) for c in calls if bad.id not in c] == [4, 1, 2]
+        [letter] = await read_records(bus, [dlq(LIFECYCLE)], count=1)
+        headers = dict(letter.headers)
+        assert headers["ce_id"] == bad.id.encode()
+        assert headers[DLQ_ERROR] == b"the projection refuses the marked record"
+        assert headers[DLQ_ERROR_TYPE] == b"RuntimeError"
+        assert headers[DLQ_ATTEMPTS] == str(tries).encode()
+        assert headers[DLQ_OFFSET] == str(positions[5].offset).encode()
+        assert handled_count(group, "ok") == 7
+        assert handled_count(group, "dead_lettered") == 1
+
+        # The offsets were committed past all eight: a successor gets only what came later.
+        later = retired("sys-split", reason="published after the split")
+        await Publisher(bus).publish(later)
+        after: list[DomainEvent[Any]] = []
+
+        async def remember(batch: Sequence[DomainEvent[Any]]) -> None:
+            after.extend(batch)
+
+        successor = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], batch_handler=remember)
+        await run_until(successor, lambda: len(after) >= 1)
+        assert [e.id for e in after] == [later.id]
+
+    async def test_a_poison_record_is_dead_lettered_and_the_rest_of_its_batch_handled(
+        self, bus: Bus
+    ) -> None:
+        events = [retired("sys-poison-batch", reason=f"n {i}") for i in range(4)]
+        poison = undecodable_record(b"sys-poison-batch", "poison-in-batch")
+        records = [to_record(e) for e in events[:2]] + [poison] + [to_record(e) for e in events[2:]]
+        positions = await bus.send(records, atomic=True)
+        calls: list[list[str]] = []
+
+        async def remember(batch: Sequence[DomainEvent[Any]]) -> None:
+            calls.append([e.id for e in batch])
+
+        group = group_name()
+        runner = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], batch_handler=remember)
+        await run_until(runner, lambda: sum(map(len, calls)) >= 4)
+
+        assert calls == [[e.id for e in events]]  # one call: the poison does not split it
+        [letter] = await read_records(bus, [dlq(LIFECYCLE)], count=1)
+        headers = dict(letter.headers)
+        assert headers["ce_id"] == b"poison-in-batch"
+        assert headers[DLQ_ATTEMPTS] == b"0"
+        assert headers[DLQ_OFFSET] == str(positions[2].offset).encode()
+        assert b"not valid JSON" in headers[DLQ_ERROR]
+        assert handled_count(group, "ok") == 4
+        assert handled_count(group, "dead_lettered") == 1
+
+    async def test_offsets_are_committed_only_after_the_handler_returned(self, bus: Bus) -> None:
+        events = [retired("sys-commit-late", reason=f"n {i}") for i in range(3)]
+        positions = await Publisher(bus).publish_batch(events)
+        tp = (LIFECYCLE, positions[0].partition)
+        watched = WatchedBus(bus)
+        entered, release = asyncio.Event(), asyncio.Event()
+        handled: list[str] = []
+
+        async def blocking(batch: Sequence[DomainEvent[Any]]) -> None:
+            entered.set()
+            await release.wait()  # the handler's transaction is still open
+            handled.extend(e.id for e in batch)
+
+        runner = ConsumerRunner(
+            watched, group=group_name(), topics=[LIFECYCLE], batch_handler=blocking
+        )
+        task = asyncio.create_task(runner.run())
+        try:
+            await asyncio.wait_for(entered.wait(), 45)
+            member = watched.subscriptions[0].inner
+            lag_while_handling = (await member.lag())[tp]
+            assert not watched.commit_reached.is_set()
+            release.set()
+            await asyncio.wait_for(watched.committed.wait(), 10)
+            lag_after = (await member.lag())[tp]
+        finally:
+            runner.stop()
+            await asyncio.wait_for(task, 30)
+        assert handled == [e.id for e in events]
+        assert watched.commits[0] == {tp: positions[-1].offset + 1}
+        # The committed offset moved by the three records only once the handler returned
+        # (on Kafka the end offset also counts the transaction's commit marker).
+        assert lag_while_handling - lag_after == 3
+
+    async def test_a_crash_between_handler_and_commit_redelivers_without_duplicates(
+        self, bus: Bus, store: Store
+    ) -> None:
+        group = group_name()
+        events = [retired("sys-batch-crash", reason=f"n {i}") for i in range(3)]
+        await Publisher(bus).publish_batch(events)
+        delivered: list[str] = []
+        repeats: list[str] = []
+
+        async def record_new(batch: Sequence[DomainEvent[Any]]) -> None:
+            # An idempotent batch handler: one transaction, each event claimed once.
+            async with store.sessionmaker() as session, session.begin():
+                for event in batch:
+                    if await claim(session, store.processed, consumer=group, event=event):
+                        await session.execute(store.effects.insert().values(event_id=event.id))
+                    else:
+                        repeats.append(event.id)
+            delivered.extend(e.id for e in batch)
+
+        crashing = WatchedBus(bus, hang_commits=True)
+        first = ConsumerRunner(crashing, group=group, topics=[LIFECYCLE], batch_handler=record_new)
+        task = asyncio.create_task(first.run())
+        await asyncio.wait_for(crashing.commit_reached.wait(), 45)
+        task.cancel()  # the process dies after the transaction, before the offset commit
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await store.count(store.effects) == 3
+        assert crashing.commits == []
+
+        second = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], batch_handler=record_new)
+        await run_until(second, lambda: len(delivered) >= 6)
+
+        ids = [e.id for e in events]
+        assert delivered == ids + ids
+        assert repeats == ids
+        assert await store.count(store.effects) == 3
+        assert await store.count(store.processed) == 3

@@ -20,9 +20,9 @@ from sqlalchemy import MetaData, func, select, text
 import aigov_monitoring_router
 import aigov_tiering
 from aigov_events.catalog import SystemRetired
-from aigov_events.idempotency import claim, processed_events_table
 from aigov_events.message import new_event
 from aigov_runtime.database import create_engine, create_sessionmaker
+from aigov_runtime.idempotency import claim, processed_events_table
 from aigov_runtime.migrations import SCHEMA_OPTION, URL_OPTION
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]

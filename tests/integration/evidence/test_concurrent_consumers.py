@@ -21,7 +21,7 @@ from aigov_events.message import DomainEvent
 from aigov_events.producer import Publisher
 from aigov_events.topics import ALL_TOPICS
 from aigov_evidence.app import MIGRATIONS
-from aigov_evidence.ledger import LEDGER
+from aigov_evidence.models import LEDGER
 from aigov_evidence.settings import Settings
 from aigov_evidence.verification import verify
 from aigov_runtime.database import create_engine, create_sessionmaker

@@ -18,8 +18,8 @@ from aigov_evidence.chain import canonical_json
 from aigov_evidence.checkpoints import load_signing_key, take_checkpoint, trusted_keys
 from aigov_evidence.consumers import record_batch
 from aigov_evidence.keys import encode_public, key_id
-from aigov_evidence.ledger import LEDGER, entry_from_event
-from aigov_evidence.models import Checkpoint
+from aigov_evidence.ledger import entry_from_event
+from aigov_evidence.models import LEDGER, Checkpoint
 from aigov_evidence.settings import Settings
 from aigov_evidence.verification import snapshot, verify
 from tests.unit.evidence import events as ev

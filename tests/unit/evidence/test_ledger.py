@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aigov_events.message import DomainEvent
 from aigov_evidence.chain import GENESIS_HASH
 from aigov_evidence.consumers import record_batch
-from aigov_evidence.ledger import LEDGER, entry_from_event
-from aigov_evidence.models import ReleaseView, SystemView
+from aigov_evidence.ledger import entry_from_event
+from aigov_evidence.models import LEDGER, RELEASES, SYSTEMS, ReleaseView, SystemView
 from aigov_evidence.rebuild import rebuild_projections
 from aigov_evidence.verification import verify
 from tests.unit.evidence import events as ev
@@ -122,8 +122,8 @@ class TestProjections:
 
         async def snapshot() -> list[tuple[Any, ...]]:
             async with sessionmaker() as session:
-                rows = await session.execute(select(SystemView.__table__))  # type: ignore[attr-defined]
-                releases = await session.execute(select(ReleaseView.__table__))  # type: ignore[attr-defined]
+                rows = await session.execute(select(SYSTEMS))
+                releases = await session.execute(select(RELEASES))
                 return [tuple(r) for r in rows] + [tuple(r) for r in releases]
 
         live = await snapshot()

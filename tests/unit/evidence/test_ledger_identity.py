@@ -18,8 +18,8 @@ from aigov_events.message import new_event
 from aigov_evidence import gate
 from aigov_evidence.app import MIGRATIONS
 from aigov_evidence.consumers import record_batch
-from aigov_evidence.ledger import LEDGER, entry_from_event
-from aigov_evidence.models import SystemView
+from aigov_evidence.ledger import entry_from_event
+from aigov_evidence.models import LEDGER, SystemView
 from aigov_evidence.verification import verify
 from aigov_runtime.database import create_engine, create_sessionmaker
 from aigov_runtime.migrations import SCHEMA_OPTION, URL_OPTION

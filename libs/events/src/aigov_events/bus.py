@@ -91,7 +91,11 @@ class Subscription(Protocol):
         """Join the group."""
 
     async def poll(self, *, max_wait: float, max_records: int) -> list[IncomingRecord]:
-        """Return the next records of the assigned partitions (in offset order per partition)."""
+        """Return the next records of the assigned partitions (in offset order per partition).
+
+        Raises BusError when the bus cannot be read right now (broker unreachable, log
+        file locked, ...); the subscription stays usable and the caller polls again.
+        """
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         """Commit, per partition, the offset of the next record to read."""

@@ -1,12 +1,20 @@
 """The consumer runner, written once and used by every service on either bus.
 
-For each record: decode (envelope + catalog) -> continue the producer's trace ->
-call the typed handler -> commit the offset only after the handler succeeded.
-Transient handler failures are retried with exponential backoff; poison records
-(undecodable, invalid, or still failing after the retries) are written to the
-topic's `.dlq` twin with the error and their origin in headers, then committed,
-so one bad record never blocks its partition and nothing is dropped silently.
-Records of one partition are handled strictly in order.
+The contract is a batch: the runner polls up to `max_records` records (waiting at most
+`poll_timeout`), decodes them, dead-letters the poison ones (undecodable or invalid), and
+calls the batch handler once with the rest — the handler applies them in one database
+transaction of its own. Offsets are committed only after the handler returned, so a
+crash between the handler's commit and the offset commit redelivers the batch: handlers
+must be idempotent. A failing call is retried with exponential backoff; a batch that
+keeps failing is split in halves (recursively, first half first) until the one record
+that fails is alone, and that record is written to its topic's `.dlq` twin with the
+error and its origin in headers; the rest of the batch still commits. So one bad record
+never blocks its partition, nothing is dropped silently, and records of one partition
+are handled strictly in offset order.
+
+Per-record handlers (`Handler`, `Dispatcher`) are a thin layer over the same loop: they
+are called for each event of the batch in order, and a failure is attributed to its
+record, which is retried and dead-lettered alone without repeating the ones before it.
 """
 
 from __future__ import annotations
@@ -16,15 +24,25 @@ import logging
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from itertools import islice
+from typing import Any, Final, Protocol, TypeVar
 
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from prometheus_client import Counter, Gauge, Histogram
 
 from aigov_events import telemetry
-from aigov_events.bus import Bus, BusError, IncomingRecord, OutgoingRecord, Subscription
+from aigov_events.bus import (
+    Bus,
+    BusError,
+    IncomingRecord,
+    OutgoingRecord,
+    Subscription,
+    TopicPartition,
+)
 from aigov_events.catalog import EventPayload
 from aigov_events.envelope import format_time, from_kafka_record, now
 from aigov_events.errors import EventError
@@ -36,6 +54,21 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=EventPayload)
 Handler = Callable[[DomainEvent[Any]], Awaitable[None]]
 
+
+class BatchHandler(Protocol):
+    """Applies a batch of events, all or nothing, in one transaction of its own.
+
+    Called once per batch with the events in offset order per partition. Raising makes
+    the runner retry the batch and, if it keeps failing, split it to find the bad event;
+    `PermanentError` skips the retries. The handler must be idempotent: after a crash
+    between its commit and the offset commit the same events come again.
+    """
+
+    def __call__(self, events: Sequence[DomainEvent[Any]], /) -> Awaitable[None]:
+        """Apply `events`; return only once their effects are committed."""
+        ...
+
+
 #: Headers a dead letter carries, besides the original record's own.
 DLQ_ERROR: Final = "aigov_dlq_error"
 DLQ_ERROR_TYPE: Final = "aigov_dlq_error_type"
@@ -46,6 +79,10 @@ DLQ_GROUP: Final = "aigov_dlq_group"
 DLQ_ATTEMPTS: Final = "aigov_dlq_attempts"
 DLQ_TIME: Final = "aigov_dlq_time"
 _MAX_ERROR_BYTES: Final = 4096
+# The SDK keeps 128 links per span by default; extracting more trace contexts is wasted work.
+_MAX_BATCH_LINKS: Final = 128
+# Poll failures beyond this many in a row no longer lengthen the backoff (it is capped anyway).
+_MAX_BACKOFF_STEPS: Final = 10
 
 HANDLED = Counter(
     "aigov_events_handled_total",
@@ -54,14 +91,37 @@ HANDLED = Counter(
 )
 RETRIES = Counter(
     "aigov_events_handler_retries_total",
-    "Handler attempts that failed and were retried.",
+    "Handler calls that failed and were retried (per topic in the failed call).",
     ["group", "topic"],
 )
 HANDLE_SECONDS = Histogram(
     "aigov_events_handle_seconds",
-    "Time to handle one record, retries included.",
+    "Time of one per-record handler call for one record.",
     ["group"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+BATCH_SIZE = Histogram(
+    "aigov_events_batch_size",
+    "Records in one polled batch.",
+    ["group"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000),
+)
+BATCH_SECONDS = Histogram(
+    "aigov_events_batch_seconds",
+    "Time to finish one polled batch: decode, handle (retries and splits included), "
+    "dead letters and offset commit.",
+    ["group"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+BATCH_SPLITS = Counter(
+    "aigov_events_batch_splits_total",
+    "Failing handler batches split in halves to isolate the record that fails.",
+    ["group"],
+)
+POLL_ERRORS = Counter(
+    "aigov_events_poll_errors_total",
+    "Polls the bus refused (retried with backoff).",
+    ["group"],
 )
 CONSUMER_LAG = Gauge(
     "aigov_consumer_lag",
@@ -71,12 +131,16 @@ CONSUMER_LAG = Gauge(
 
 
 class PermanentError(Exception):
-    """Raised by a handler when retrying cannot help: the event goes to the DLQ at once."""
+    """Raised by a handler when retrying cannot help: the event goes to the DLQ at once.
+
+    From a batch handler called with several events it means "one of these can never
+    succeed": the batch is split at once, without retries, to find which one.
+    """
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how patiently a failing handler is retried."""
+    """How often and how patiently a failing handler (or a refused poll) is retried."""
 
     attempts: int = 5
     initial_backoff: float = 0.1
@@ -120,8 +184,33 @@ class Dispatcher:
             await handler(event)
 
 
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    """A decoded record on its way to the handler; `index` is its place in the poll."""
+
+    index: int
+    record: IncomingRecord
+    event: DomainEvent[Any]
+
+
+class _PartlyHandled(Exception):
+    """The first `handled` deliveries of a call are finished; the next one failed (the cause)."""
+
+    def __init__(self, handled: int) -> None:
+        super().__init__(f"failed after {handled} handled events")
+        self.handled = handled
+
+
+def _accept_all(event_type: str) -> bool:
+    return True
+
+
 class ConsumerRunner:
-    """Runs one consumer-group member: poll, handle in order, commit, dead-letter poison."""
+    """Runs one consumer-group member: poll, handle in order, commit, dead-letter poison.
+
+    Give it either `handler` (called once per event; a `Dispatcher` also skips the types
+    it has no handler for) or `batch_handler` (called once per polled batch).
+    """
 
     def __init__(
         self,
@@ -129,16 +218,28 @@ class ConsumerRunner:
         *,
         group: str,
         topics: Sequence[str],
-        handler: Handler | Dispatcher,
+        handler: Handler | Dispatcher | None = None,
+        batch_handler: BatchHandler | None = None,
         retry: RetryPolicy = RetryPolicy(),
         max_records: int = 200,
         poll_timeout: float = 0.5,
         lag_interval: float = 5.0,
     ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give the consumer runner either a handler or a batch_handler")
         self._bus = bus
         self.group = group
         self._topics = tuple(topics)
-        self._handler = handler
+        self._call: Callable[[Sequence[_Delivery]], Awaitable[None]]
+        self._accepts: Callable[[str], bool] = _accept_all
+        if handler is not None:
+            self._record_handler = handler
+            self._call = self._call_each
+            if isinstance(handler, Dispatcher):
+                self._accepts = handler.handles
+        elif batch_handler is not None:
+            self._batch_handler = batch_handler
+            self._call = self._call_batch
         self._retry = retry
         self._max_records = max_records
         self._poll_timeout = poll_timeout
@@ -168,9 +269,7 @@ class ConsumerRunner:
         log.info("consumer started", extra={"group": self.group, "topics": list(self._topics)})
         try:
             while not self._stopping.is_set():
-                records = await subscription.poll(
-                    max_wait=self._poll_timeout, max_records=self._max_records
-                )
+                records = await self._poll(subscription)
                 if records:
                     await self._process(subscription, records)
                 await self._report_lag(subscription)
@@ -178,31 +277,172 @@ class ConsumerRunner:
             await subscription.close()
             log.info("consumer stopped", extra={"group": self.group})
 
-    async def _process(self, subscription: Subscription, records: list[IncomingRecord]) -> None:
-        by_partition: dict[tuple[str, int], list[IncomingRecord]] = {}
-        for record in records:
-            by_partition.setdefault((record.topic, record.partition), []).append(record)
-        progress: dict[tuple[str, int], int] = {}
-        for tp, partition_records in by_partition.items():
-            for record in partition_records:
-                if not await self._handle(record):
-                    # Not finished (stopping mid-retry, or the DLQ is unreachable): read it
-                    # again next time and keep the rest of the partition behind it, in order.
-                    await subscription.seek(record.topic, record.partition, record.offset)
-                    break
-                progress[tp] = record.offset + 1
-        if progress:
+    async def _poll(self, subscription: Subscription) -> list[IncomingRecord]:
+        """The next records; while the bus refuses, wait with backoff (until stopping)."""
+        failures = 0
+        while True:
             try:
-                await subscription.commit(progress)
-            except BusError as exc:
-                log.warning(
-                    "offset commit failed; records will be redelivered",
-                    extra={"group": self.group, "error": str(exc)},
+                return await subscription.poll(
+                    max_wait=self._poll_timeout, max_records=self._max_records
                 )
+            except BusError as exc:
+                # A broker restart or a network blip: the group and its offsets survive it.
+                failures += 1
+                POLL_ERRORS.labels(self.group).inc()
+                delay = self._retry.delay(min(failures, _MAX_BACKOFF_STEPS))
+                log.warning(
+                    "poll failed; retrying",
+                    extra={
+                        "group": self.group,
+                        "failures": failures,
+                        "retry_in_s": round(delay, 3),
+                        "error": str(exc),
+                    },
+                )
+                if await self._sleep_unless_stopping(delay):
+                    return []
 
-    async def _handle(self, record: IncomingRecord) -> bool:
-        """Handle one record; True when it is finished with (handled, skipped or dead-lettered)."""
+    async def _process(self, subscription: Subscription, records: list[IncomingRecord]) -> None:
+        """Finish one polled batch and commit, per partition, what is finished."""
         started = time.perf_counter()
+        BATCH_SIZE.labels(self.group).observe(len(records))
+        finished = [False] * len(records)
+        # Partitions whose poison record could not be dead-lettered: nothing after it is
+        # handled now, the partition is read again from there.
+        blocked: set[TopicPartition] = set()
+        deliveries: list[_Delivery] = []
+        for index, record in enumerate(records):
+            tp = (record.topic, record.partition)
+            if tp in blocked:
+                continue
+            try:
+                event = decode(from_kafka_record(record.value, record.headers))
+            except EventError as exc:
+                if await self._dead_letter(record, exc, attempts=0, reason="undecodable"):
+                    finished[index] = True
+                else:
+                    blocked.add(tp)
+                continue
+            if not self._accepts(event.type):
+                HANDLED.labels(self.group, record.topic, "skipped").inc()
+                finished[index] = True
+                continue
+            deliveries.append(_Delivery(index, record, event))
+        if deliveries:
+            settled = await self._settle(deliveries)
+            for delivery in deliveries[:settled]:
+                finished[delivery.index] = True
+        await self._commit(subscription, records, finished)
+        BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+
+    async def _settle(self, deliveries: Sequence[_Delivery]) -> int:
+        """Handle, or dead-letter, `deliveries` in order; how many are finished.
+
+        What is finished is always a prefix: the runner stops early only when stop() is
+        called during a backoff or the DLQ cannot be written, and then reads the rest again.
+        """
+        done = 0
+        attempt = 0
+        while done < len(deliveries):
+            pending = deliveries[done:]
+            attempt += 1
+            try:
+                await self._call(pending)
+            except _PartlyHandled as partly:
+                self._count_ok(pending[: partly.handled])
+                done += partly.handled
+                if partly.handled:
+                    attempt = 1  # the first attempt of the record that failed
+                error: BaseException = partly.__cause__ or partly
+                alone = True  # the failure is the (new) first pending record's own
+            except Exception as exc:
+                error = exc
+                alone = len(pending) == 1
+            else:
+                self._count_ok(pending)
+                return len(deliveries)
+            failing = deliveries[done : done + 1] if alone else deliveries[done:]
+            permanent = isinstance(error, PermanentError)
+            if permanent or attempt >= self._retry.attempts:
+                if not alone:
+                    return done + await self._split(failing, error)
+                reason = "refused" if permanent else "retries exhausted"
+                record = failing[0].record
+                if not await self._dead_letter(record, error, attempts=attempt, reason=reason):
+                    return done
+                done += 1
+                attempt = 0
+                continue
+            for topic in sorted({d.record.topic for d in failing}):
+                RETRIES.labels(self.group, topic).inc()
+            delay = self._retry.delay(attempt)
+            head = failing[0].event
+            log.warning(
+                "handler failed; retrying",
+                extra={
+                    "group": self.group,
+                    "event_id": head.id,
+                    "event_type": head.type,
+                    "events": len(failing),
+                    "attempt": attempt,
+                    "retry_in_s": round(delay, 3),
+                    "error": repr(error),
+                },
+            )
+            if await self._sleep_unless_stopping(delay):
+                return done
+        return done
+
+    async def _split(self, deliveries: Sequence[_Delivery], error: BaseException) -> int:
+        """Settle the halves of a batch that keeps failing, first half first; how many finished."""
+        BATCH_SPLITS.labels(self.group).inc()
+        half = len(deliveries) // 2
+        log.warning(
+            "handler batch keeps failing; splitting it",
+            extra={"group": self.group, "events": len(deliveries), "error": repr(error)},
+        )
+        first = await self._settle(deliveries[:half])
+        if first < half:
+            return first
+        return half + await self._settle(deliveries[half:])
+
+    def _count_ok(self, deliveries: Sequence[_Delivery]) -> None:
+        for delivery in deliveries:
+            HANDLED.labels(self.group, delivery.record.topic, "ok").inc()
+
+    async def _call_batch(self, deliveries: Sequence[_Delivery]) -> None:
+        """One call of the batch handler, in a span linked to every record's trace."""
+        with self._batch_span(deliveries):
+            await self._batch_handler([d.event for d in deliveries])
+
+    async def _call_each(self, deliveries: Sequence[_Delivery]) -> None:
+        """The per-record layer: each event in order, each in its own span.
+
+        A failure says how many events were handled before it, so those are not
+        handled again when the failing one is retried.
+        """
+        for handled, delivery in enumerate(deliveries):
+            failure = await self._handle_one(delivery)
+            if failure is not None:
+                raise _PartlyHandled(handled) from failure
+
+    async def _handle_one(self, delivery: _Delivery) -> Exception | None:
+        """Call the per-record handler in the record's span; its error, if it failed."""
+        started = time.perf_counter()
+        with self._record_span(delivery.record) as span:
+            self._describe(span, delivery.event)
+            try:
+                await self._record_handler(delivery.event)
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                return exc
+            finally:
+                HANDLE_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+        return None
+
+    @contextmanager
+    def _record_span(self, record: IncomingRecord) -> Iterator[Span]:
         with telemetry.process_span(
             topic=record.topic,
             partition=record.partition,
@@ -211,55 +451,69 @@ class ConsumerRunner:
             headers=record.headers,
             system=self._bus.kind,
         ) as span:
-            try:
-                try:
-                    event = decode(from_kafka_record(record.value, record.headers))
-                except EventError as exc:
-                    span.set_status(Status(StatusCode.ERROR, "undecodable"))
-                    return await self._dead_letter(record, exc, attempts=0)
-                span.set_attribute("messaging.message.id", event.id)
-                span.set_attribute("cloudevents.event_type", event.type)
-                if isinstance(self._handler, Dispatcher) and not self._handler.handles(event.type):
-                    HANDLED.labels(self.group, record.topic, "skipped").inc()
-                    return True
-                return await self._call_with_retries(record, event, span)
-            finally:
-                HANDLE_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+            yield span
 
-    async def _call_with_retries(
-        self, record: IncomingRecord, event: DomainEvent[Any], span: Any
-    ) -> bool:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self._handler(event)
-            except PermanentError as exc:
-                span.record_exception(exc)
-                return await self._dead_letter(record, exc, attempts=attempt)
-            except Exception as exc:
-                span.record_exception(exc)
-                if attempt >= self._retry.attempts:
-                    span.set_status(Status(StatusCode.ERROR, "retries exhausted"))
-                    return await self._dead_letter(record, exc, attempts=attempt)
-                RETRIES.labels(self.group, record.topic).inc()
-                delay = self._retry.delay(attempt)
-                log.warning(
-                    "handler failed; retrying",
-                    extra={
-                        "group": self.group,
-                        "event_id": event.id,
-                        "event_type": event.type,
-                        "attempt": attempt,
-                        "retry_in_s": round(delay, 3),
-                        "error": repr(exc),
-                    },
-                )
-                if await self._sleep_unless_stopping(delay):
-                    return False
+    @staticmethod
+    def _describe(span: Span, event: DomainEvent[Any]) -> None:
+        span.set_attribute("messaging.message.id", event.id)
+        span.set_attribute("cloudevents.event_type", event.type)
+
+    @contextmanager
+    def _batch_span(self, deliveries: Sequence[_Delivery]) -> Iterator[Span]:
+        """A record's own span for a batch of one; else a batch span linked to the producers."""
+        if len(deliveries) == 1:
+            with self._record_span(deliveries[0].record) as span:
+                self._describe(span, deliveries[0].event)
+                yield span
+            return
+        links: list[Link] = []
+        for delivery in islice(deliveries, _MAX_BATCH_LINKS):
+            parent = telemetry.extract(delivery.record.headers)
+            context = trace.get_current_span(parent).get_span_context()
+            if context.is_valid:
+                links.append(Link(context))
+        topics = sorted({d.record.topic for d in deliveries})
+        with telemetry.TRACER.start_as_current_span(
+            f"process {topics[0]}" if len(topics) == 1 else "process",
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                "messaging.system": self._bus.kind,
+                "messaging.operation.type": "process",
+                "messaging.batch.message_count": len(deliveries),
+                "messaging.consumer.group.name": self.group,
+            },
+        ) as span:
+            yield span
+
+    async def _commit(
+        self,
+        subscription: Subscription,
+        records: Sequence[IncomingRecord],
+        finished: Sequence[bool],
+    ) -> None:
+        """Commit each partition up to its first unfinished record; read that one again."""
+        progress: dict[TopicPartition, int] = {}
+        rewind: dict[TopicPartition, int] = {}
+        for record, done in zip(records, finished, strict=True):
+            tp = (record.topic, record.partition)
+            if tp in rewind:
+                continue  # behind an unfinished record: read again, in order
+            if done:
+                progress[tp] = record.offset + 1
             else:
-                HANDLED.labels(self.group, record.topic, "ok").inc()
-                return True
+                rewind[tp] = record.offset
+        for (topic, partition), offset in rewind.items():
+            await subscription.seek(topic, partition, offset)
+        if not progress:
+            return
+        try:
+            await subscription.commit(progress)
+        except BusError as exc:
+            log.warning(
+                "offset commit failed; records will be redelivered",
+                extra={"group": self.group, "error": str(exc)},
+            )
 
     async def _sleep_unless_stopping(self, delay: float) -> bool:
         """Sleep `delay` seconds; True if stop() was called meanwhile."""
@@ -291,37 +545,42 @@ class ConsumerRunner:
         )
 
     async def _dead_letter(
-        self, record: IncomingRecord, error: BaseException, *, attempts: int
+        self, record: IncomingRecord, error: BaseException, *, attempts: int, reason: str
     ) -> bool:
         """Write the record to the DLQ; keep trying while the bus refuses, unless stopping."""
-        letter = self.dead_letter_record(record, error, attempts=attempts)
-        failures = 0
-        while True:
-            try:
-                await self._bus.send([letter], atomic=False)
-            except BusError as exc:
-                failures += 1
-                log.error(
-                    "cannot write dead letter; will retry",
-                    extra={"group": self.group, "topic": letter.topic, "error": str(exc)},
-                )
-                if await self._sleep_unless_stopping(self._retry.delay(min(failures, 10))):
-                    return False
-                continue
-            HANDLED.labels(self.group, record.topic, "dead_lettered").inc()
-            log.error(
-                "event dead-lettered",
-                extra={
-                    "group": self.group,
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "attempts": attempts,
-                    "error_type": type(error).__name__,
-                    "error": str(error)[:500],
-                },
-            )
-            return True
+        with self._record_span(record) as span:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, reason))
+            letter = self.dead_letter_record(record, error, attempts=attempts)
+            failures = 0
+            while True:
+                try:
+                    await self._bus.send([letter], atomic=False)
+                except BusError as exc:
+                    failures += 1
+                    log.error(
+                        "cannot write dead letter; will retry",
+                        extra={"group": self.group, "topic": letter.topic, "error": str(exc)},
+                    )
+                    delay = self._retry.delay(min(failures, _MAX_BACKOFF_STEPS))
+                    if await self._sleep_unless_stopping(delay):
+                        return False
+                    continue
+                break
+        HANDLED.labels(self.group, record.topic, "dead_lettered").inc()
+        log.error(
+            "event dead-lettered",
+            extra={
+                "group": self.group,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "attempts": attempts,
+                "error_type": type(error).__name__,
+                "error": str(error)[:500],
+            },
+        )
+        return True
 
     async def _report_lag(self, subscription: Subscription) -> None:
         now_s = time.monotonic()

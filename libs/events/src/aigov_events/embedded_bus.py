@@ -387,8 +387,11 @@ class EmbeddedSubscription:
             raise BusError("subscription is not started")
         deadline = time.monotonic() + max_wait
         while True:
-            await self._load_positions()
-            records = await self._read_available(max_records)
+            try:
+                await self._load_positions()
+                records = await self._read_available(max_records)
+            except sqlite3.Error as exc:
+                raise BusError(f"embedded bus could not be read: {exc}") from exc
             remaining = deadline - time.monotonic()
             if records or remaining <= 0:
                 return records

@@ -311,10 +311,15 @@ class KafkaSubscription:
             raise BusError(f"cannot join consumer group: {exc!r}") from exc
 
     async def poll(self, *, max_wait: float, max_records: int) -> list[IncomingRecord]:
-        """Fetch the next records of the assigned partitions."""
-        batches = await self._consumer.getmany(
-            timeout_ms=int(max_wait * 1000), max_records=max_records
-        )
+        """Fetch the next records of the assigned partitions (BusError if the broker refuses)."""
+        try:
+            batches = await self._consumer.getmany(
+                timeout_ms=int(max_wait * 1000), max_records=max_records
+            )
+        except KafkaError as exc:
+            # Coordinator and fetch errors (broker gone, group rebalancing, ...): the runner
+            # retries; a stopped consumer (ConsumerStoppedError) is not one of them.
+            raise BusError(f"poll failed: {exc!r}") from exc
         out: list[IncomingRecord] = []
         for tp, messages in sorted(batches.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
             out.extend(

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from aigov_events.bus import Bus, IncomingRecord
+from aigov_events.bus import (
+    Bus,
+    IncomingRecord,
+    OutgoingRecord,
+    RecordPosition,
+    Subscription,
+    TopicPartition,
+)
 from aigov_events.kafka_bus import KafkaBus
 
 _exporter: InMemorySpanExporter | None = None
@@ -65,3 +72,73 @@ async def drop_topics(bootstrap_servers: str, prefix: str) -> None:
         await bus.delete_topics_with_prefix(prefix)
     finally:
         await bus.stop()
+
+
+class DelegatingSubscription:
+    """A group member that hands every call to `inner`; tests override what they observe."""
+
+    def __init__(self, inner: Subscription) -> None:
+        self.inner = inner
+
+    async def start(self) -> None:
+        """Join the group."""
+        await self.inner.start()
+
+    async def poll(self, *, max_wait: float, max_records: int) -> list[IncomingRecord]:
+        """The next records."""
+        return await self.inner.poll(max_wait=max_wait, max_records=max_records)
+
+    async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """Commit the offsets."""
+        await self.inner.commit(offsets)
+
+    async def seek(self, topic: str, partition: int, offset: int) -> None:
+        """Read a partition again from `offset`."""
+        await self.inner.seek(topic, partition, offset)
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """The group's lag."""
+        return await self.inner.lag()
+
+    async def close(self) -> None:
+        """Leave the group."""
+        await self.inner.close()
+
+
+class DelegatingBus:
+    """A bus that hands every call to `inner`, so a test can wrap what its members do
+    (override `wrap`) while the runner under test talks to a real bus."""
+
+    def __init__(self, inner: Bus) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+
+    async def start(self) -> None:
+        """Start the inner bus."""
+        await self.inner.start()
+
+    async def stop(self) -> None:
+        """Stop the inner bus."""
+        await self.inner.stop()
+
+    async def ping(self) -> None:
+        """Ping the inner bus."""
+        await self.inner.ping()
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        """Create the topics on the inner bus."""
+        await self.inner.ensure_topics(topics)
+
+    async def send(
+        self, records: Sequence[OutgoingRecord], *, atomic: bool
+    ) -> list[RecordPosition]:
+        """Send on the inner bus."""
+        return await self.inner.send(records, atomic=atomic)
+
+    def subscribe(self, *, group: str, topics: Sequence[str]) -> Subscription:
+        """A member of the inner bus, wrapped by `wrap`."""
+        return self.wrap(self.inner.subscribe(group=group, topics=topics))
+
+    def wrap(self, member: Subscription) -> Subscription:
+        """What a test puts around each member (by default, nothing)."""
+        return member

@@ -1,18 +1,22 @@
-"""Async SQLAlchemy plumbing: engine creation, the readiness check, a session dependency.
+"""Async SQLAlchemy plumbing: engines, the readiness check, a session dependency, and the
+statements PostgreSQL and SQLite spell alike but SQLAlchemy builds per dialect.
 
 PostgreSQL (asyncpg) in production, SQLite (aiosqlite) in the embedded mode and unit tests; the
-same code path serves both, only engine options differ.
+same code path serves both, only engine options differ. `INSERT ... ON CONFLICT` is one of
+them: `insert_ignore`, `upsert` and `excluded` build it for either, `insert_if_new` runs it for
+one row, `insert_rows` runs any INSERT for many, and `table_of` is a model's Core table.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import Request
-from sqlalchemy import DateTime, TypeDecorator, event, text
+from sqlalchemy import DateTime, Insert, Table, TypeDecorator, alias, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.sql.elements import ColumnElement, KeyedColumnElement
 
 from aigov_runtime.health import ReadinessCheck
 
@@ -28,7 +34,14 @@ __all__ = [
     "create_engine",
     "create_sessionmaker",
     "database_check",
+    "dialect_name",
+    "excluded",
+    "insert_if_new",
+    "insert_ignore",
+    "insert_rows",
     "session_dependency",
+    "table_of",
+    "upsert",
 ]
 
 SessionT = TypeVar("SessionT", bound=AsyncSession)
@@ -143,3 +156,87 @@ def session_dependency(
                 await session.commit()
 
     return dependency
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core table of a SQLModel (or declarative) class, for column access like `T.c.name`.
+
+    The ORM sets `__table__` when it maps the class, so type checkers cannot see it; this is
+    the one place that reads it.
+    """
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, Table):
+        raise TypeError(f"{model!r} is not mapped to a table")
+    return table
+
+
+def dialect_name(session: AsyncSession) -> str:
+    """The name of the database dialect `session` runs on: "postgresql" or "sqlite"."""
+    return session.get_bind().dialect.name
+
+
+def _insert(table: Table, backend: AsyncSession | str) -> postgresql.Insert | sqlite.Insert:
+    name = backend if isinstance(backend, str) else dialect_name(backend)
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"INSERT ... ON CONFLICT is not built for the {name} dialect")
+
+
+def insert_ignore(table: Table, backend: AsyncSession | str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING: a row that would break a unique key is left out.
+
+    `backend` is the session the statement runs in, or its dialect's name (to build a
+    statement once per dialect and cache it).
+    """
+    return _insert(table, backend).on_conflict_do_nothing()
+
+
+def upsert(
+    table: Table,
+    backend: AsyncSession | str,
+    *,
+    keys: Sequence[str],
+    update: Mapping[str, Any],
+    where: ColumnElement[bool] | None = None,
+) -> Insert:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET update [WHERE where].
+
+    `update` maps column names to their new values; `excluded(table)` names the values the
+    statement proposed. Where `where` is false the existing row stays as it is.
+    `backend` as for `insert_ignore`.
+    """
+    return _insert(table, backend).on_conflict_do_update(
+        index_elements=list(keys), set_=dict(update), where=where
+    )
+
+
+def excluded(table: Table) -> ReadOnlyColumnCollection[str, KeyedColumnElement[Any]]:
+    """The row an upsert into `table` proposed, as columns: `excluded(t).name` in `update`.
+
+    Typed and quoted like `table`'s own columns; PostgreSQL and SQLite both call it `excluded`.
+    """
+    return alias(table, name="excluded").c
+
+
+async def insert_if_new(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> bool:
+    """Insert one row unless it breaks a unique key (an existing row is kept); True if inserted."""
+    result: Any = await session.execute(insert_ignore(table, session).values(dict(values)))
+    return bool(result.rowcount == 1)
+
+
+async def insert_rows(
+    session: AsyncSession, statement: Insert, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Run one INSERT (plain, `insert_ignore` or `upsert`, without VALUES) for all of `rows`.
+
+    The rows are bound to one prepared statement, which the driver runs for each (asyncpg
+    sends them as one pipelined batch; SQLite runs them in-process), so the compiled statement
+    is cached whatever the batch size, and no statement carries more bound parameters than one
+    row has: SQLite's cap per statement (SQLITE_MAX_VARIABLE_NUMBER, 32766 by default) never
+    applies, so nothing is chunked. No rows, no statement: SQLAlchemy would otherwise run the
+    INSERT once without parameters, a row of defaults (deprecated in 2.1, an error later).
+    """
+    if rows:
+        await session.execute(statement, list(rows))

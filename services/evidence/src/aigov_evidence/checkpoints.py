@@ -32,12 +32,10 @@ from aigov_evidence.keys import (
     read_trusted_keys,
     write_public_key_file,
 )
-from aigov_evidence.ledger import HEADS, LEDGER
-from aigov_evidence.models import Checkpoint
+from aigov_evidence.models import CHECKPOINTS, HEADS, LEDGER, Checkpoint
 from aigov_evidence.settings import Settings
 
 __all__ = [
-    "CHECKPOINTS",
     "SigningKeyError",
     "body_digest",
     "key_id",
@@ -50,8 +48,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-CHECKPOINTS = Checkpoint.__table__  # type: ignore[attr-defined]
 
 
 class SigningKeyError(RuntimeError):

@@ -1,11 +1,12 @@
 """The ledger consumer: every topic, appended in batches (one transaction per poll).
 
-`aigov_events.ConsumerRunner` hands a handler one event at a time; at one transaction per
-event the ledger could not ingest 10,000 events/s. `LedgerConsumer` reuses the runner's
-loop (poll, group membership, lag, DLQ, stop) and replaces only how a polled batch is
-handled: poison records go to the DLQ, the rest are appended and projected in one
-transaction, then the offsets are committed. If the batch keeps failing, its records are
-retried one by one so a single bad record is dead-lettered instead of blocking the rest.
+At one transaction per event the ledger could not ingest 10,000 events/s, so the ledger
+consumer is a batch handler on `aigov_events.ConsumerRunner`: the runner polls, decodes and
+dead-letters poison records; `LedgerAppender` appends and projects the rest in one
+transaction; the runner commits the offsets after it. A batch that keeps failing is split
+by the runner until the record that fails is alone and dead-lettered; the rest are
+recorded. Redelivered events (a crash between the transaction and the offset commit, a
+rebalance) are dropped by `append`, which skips (source, id) pairs already in the ledger.
 """
 
 from __future__ import annotations
@@ -16,11 +17,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aigov_events.bus import Bus, BusError, IncomingRecord, Subscription
-from aigov_events.consumer import HANDLED, ConsumerRunner, RetryPolicy
-from aigov_events.envelope import from_kafka_record
-from aigov_events.errors import EventError
-from aigov_events.message import DomainEvent, decode
+from aigov_events.bus import Bus
+from aigov_events.consumer import ConsumerRunner, RetryPolicy
+from aigov_events.message import DomainEvent
 from aigov_events.topics import MAIN_TOPICS
 from aigov_evidence.handlers import project
 from aigov_evidence.ledger import LedgerEntry, append, entry_from_event
@@ -28,8 +27,6 @@ from aigov_evidence.settings import Settings
 from aigov_runtime.resources import ServiceResources
 
 log = logging.getLogger(__name__)
-
-Batch = list[tuple[IncomingRecord, LedgerEntry]]
 
 
 async def record_batch(
@@ -42,8 +39,20 @@ async def record_batch(
     return appended
 
 
-async def _never_called(event: DomainEvent[Any]) -> None:  # pragma: no cover
-    raise AssertionError("LedgerConsumer handles whole batches")
+class LedgerAppender:
+    """The ledger's batch handler: a batch of events recorded in one transaction."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, group: str) -> None:
+        self._sessionmaker = sessionmaker
+        self._group = group
+
+    async def __call__(self, events: Sequence[DomainEvent[Any]], /) -> None:
+        """Append and project `events` (those already recorded are skipped)."""
+        appended = await record_batch(self._sessionmaker, [entry_from_event(e) for e in events])
+        log.debug(
+            "ledger batch recorded",
+            extra={"group": self._group, "records": len(events), "appended": len(appended)},
+        )
 
 
 class LedgerConsumer(ConsumerRunner):
@@ -64,89 +73,11 @@ class LedgerConsumer(ConsumerRunner):
             bus,
             group=group,
             topics=topics,
-            handler=_never_called,
+            batch_handler=LedgerAppender(sessionmaker, group=group),
             retry=retry,
             max_records=max_records,
             poll_timeout=poll_timeout,
         )
-        self._sessionmaker = sessionmaker
-
-    async def _process(self, subscription: Subscription, records: list[IncomingRecord]) -> None:
-        batch: Batch = []
-        for record in records:
-            try:
-                event = decode(from_kafka_record(record.value, record.headers))
-            except EventError as exc:
-                if not await self._dead_letter(record, exc, attempts=0):
-                    await self._rewind(subscription, records)
-                    return
-                continue
-            batch.append((record, entry_from_event(event)))
-        if batch and not await self._write(batch):
-            await self._rewind(subscription, records)
-            return
-        log.debug("ledger batch recorded", extra={"group": self.group, "records": len(records)})
-        progress: dict[tuple[str, int], int] = {}
-        for record in records:
-            key = (record.topic, record.partition)
-            progress[key] = max(progress.get(key, 0), record.offset + 1)
-            HANDLED.labels(self.group, record.topic, "ok").inc()
-        try:
-            await subscription.commit(progress)
-        except BusError as exc:
-            log.warning(
-                "offset commit failed; records will be redelivered (the ledger ignores repeats)",
-                extra={"group": self.group, "error": str(exc)},
-            )
-
-    async def _write(self, batch: Batch) -> bool:
-        """Record the batch; False if stopping interrupted it (nothing to commit then)."""
-        failure = await self._attempt([entry for _, entry in batch])
-        if failure is None:
-            return True
-        if self.stopping:
-            return False
-        log.error(
-            "ledger batch keeps failing; recording its events one by one",
-            extra={"group": self.group, "events": len(batch), "error": repr(failure)},
-        )
-        for record, entry in batch:
-            error = await self._attempt([entry])
-            if error is None:
-                continue
-            if self.stopping or not await self._dead_letter(
-                record, error, attempts=self._retry.attempts
-            ):
-                return False
-        return True
-
-    async def _attempt(self, entries: list[LedgerEntry]) -> BaseException | None:
-        """Try to record `entries` with retries; the last error if they all failed."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await record_batch(self._sessionmaker, entries)
-            except Exception as exc:
-                if attempt >= self._retry.attempts:
-                    return exc
-                delay = self._retry.delay(attempt)
-                log.warning(
-                    "ledger append failed; retrying",
-                    extra={"group": self.group, "attempt": attempt, "error": repr(exc)},
-                )
-                if await self._sleep_unless_stopping(delay):
-                    return exc
-            else:
-                return None
-
-    async def _rewind(self, subscription: Subscription, records: list[IncomingRecord]) -> None:
-        """Read the batch again next time (stopping mid-batch, or the DLQ is unreachable)."""
-        first: dict[tuple[str, int], int] = {}
-        for record in records:
-            first.setdefault((record.topic, record.partition), record.offset)
-        for (topic, partition), offset in first.items():
-            await subscription.seek(topic, partition, offset)
 
 
 def build_consumers(resources: ServiceResources, settings: Settings) -> list[ConsumerRunner]:

@@ -34,19 +34,11 @@ from aigov_events.catalog import (
     WaiverRejected,
     WaiverRequested,
 )
-from aigov_evidence.ledger import LedgerEntry, excluded, insert_ignoring_conflicts, upsert
-from aigov_evidence.models import IncidentView, ReleaseView, SystemView, WaiverView
-
-SYSTEMS: Final = SystemView.__table__  # type: ignore[attr-defined]
-RELEASES: Final = ReleaseView.__table__  # type: ignore[attr-defined]
-WAIVERS: Final = WaiverView.__table__  # type: ignore[attr-defined]
-INCIDENTS: Final = IncidentView.__table__  # type: ignore[attr-defined]
+from aigov_evidence.ledger import LedgerEntry
+from aigov_evidence.models import INCIDENTS, RELEASES, SYSTEMS, WAIVERS
+from aigov_runtime.database import excluded, insert_ignore, insert_rows, upsert
 
 Handler = Callable[[LedgerEntry, AsyncSession], Awaitable[None]]
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 async def on_system_revision(entry: LedgerEntry, session: AsyncSession) -> None:
@@ -71,16 +63,16 @@ async def on_system_revision(entry: LedgerEntry, session: AsyncSession) -> None:
         "registered_at": entry.time,
         "updated_at": entry.time,
     }
-    excluded = {key: value for key, value in values.items() if key != "system_id"}
-    excluded["lifecycle_status"] = case(
+    changes = {key: value for key, value in values.items() if key != "system_id"}
+    changes["lifecycle_status"] = case(
         (SYSTEMS.c.lifecycle_status == "retired", "retired"), else_="active"
     )
-    excluded["registered_at"] = func.coalesce(SYSTEMS.c.registered_at, entry.time)
+    changes["registered_at"] = func.coalesce(SYSTEMS.c.registered_at, entry.time)
     statement = upsert(
         SYSTEMS,
-        _dialect(session),
+        session,
         keys=["system_id"],
-        update=excluded,
+        update=changes,
         # A revision may be replayed after a newer one: never go back to an older manifest.
         where=or_(
             SYSTEMS.c.manifest_revision.is_(None),
@@ -94,7 +86,7 @@ async def on_system_retired(entry: LedgerEntry, session: AsyncSession) -> None:
     """system.retired: the system leaves service; its history stays."""
     statement = upsert(
         SYSTEMS,
-        _dialect(session),
+        session,
         keys=["system_id"],
         update={"lifecycle_status": "retired", "updated_at": entry.time},
     )
@@ -124,7 +116,7 @@ async def on_tier_assigned(entry: LedgerEntry, session: AsyncSession) -> None:
         "tier_assigned_at": entry.time,
         "updated_at": entry.time,
     }
-    statement = upsert(SYSTEMS, _dialect(session), keys=["system_id"], update=tier_values)
+    statement = upsert(SYSTEMS, session, keys=["system_id"], update=tier_values)
     await session.execute(
         statement.values(
             system_id=entry.system_id,
@@ -160,7 +152,7 @@ async def on_incident_reported(entry: LedgerEntry, session: AsyncSession) -> Non
     payload = entry.typed
     assert isinstance(payload, IncidentReported)
     await session.execute(
-        insert_ignoring_conflicts(INCIDENTS, _dialect(session)).values(
+        insert_ignore(INCIDENTS, session).values(
             incident_id=payload.incident_id,
             system_id=payload.system_id,
             status="reported",
@@ -187,7 +179,7 @@ async def on_waiver_requested(entry: LedgerEntry, session: AsyncSession) -> None
     payload = entry.typed
     assert isinstance(payload, WaiverRequested)
     await session.execute(
-        insert_ignoring_conflicts(WAIVERS, _dialect(session)).values(
+        insert_ignore(WAIVERS, session).values(
             waiver_id=payload.waiver_id,
             system_id=payload.system_id,
             version=payload.version,
@@ -295,24 +287,24 @@ async def _record_releases(session: AsyncSession, entries: Sequence[LedgerEntry]
         row["last_event_at"] = max(row["last_event_at"], entry.time)
     if not releases:
         return
-    excluded_time = excluded("last_event_at")
+    proposed = excluded(RELEASES)
     statement = upsert(
         RELEASES,
-        _dialect(session),
+        session,
         keys=["system_id", "version"],
         update={
             # The first submitting event of a release names its submitter, for good.
-            "submitter": func.coalesce(RELEASES.c.submitter, excluded("submitter")),
+            "submitter": func.coalesce(RELEASES.c.submitter, proposed.submitter),
             "submitted_event_id": func.coalesce(
-                RELEASES.c.submitted_event_id, excluded("submitted_event_id")
+                RELEASES.c.submitted_event_id, proposed.submitted_event_id
             ),
             "last_event_at": case(
-                (excluded_time > RELEASES.c.last_event_at, excluded_time),
+                (proposed.last_event_at > RELEASES.c.last_event_at, proposed.last_event_at),
                 else_=RELEASES.c.last_event_at,
             ),
         },
     )
-    await session.execute(statement, list(releases.values()))
+    await insert_rows(session, statement, list(releases.values()))
 
 
 async def project(session: AsyncSession, entries: Sequence[LedgerEntry]) -> None:

@@ -15,21 +15,17 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import bindparam, literal_column, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Insert
 
 from aigov_events.catalog import EventPayload
 from aigov_events.envelope import to_mapping
 from aigov_events.message import ACTOR, DomainEvent
 from aigov_evidence.chain import GENESIS_HASH, event_hash, link_hash
-from aigov_evidence.models import ChainHead, LedgerRecord
-
-LEDGER: Final = LedgerRecord.__table__  # type: ignore[attr-defined]
-HEADS: Final = ChainHead.__table__  # type: ignore[attr-defined]
+from aigov_evidence.models import HEADS, LEDGER, LedgerRecord
+from aigov_runtime.database import dialect_name, excluded, insert_rows, upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,41 +70,13 @@ def entry_from_event(event: DomainEvent[Any]) -> LedgerEntry:
     )
 
 
-def insert_ignoring_conflicts(table: Any, dialect: str) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING for PostgreSQL and SQLite."""
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
-
-
-def upsert(
-    table: Any,
-    dialect: str,
-    *,
-    keys: Sequence[str],
-    update: dict[str, Any],
-    where: Any = None,
-) -> Insert:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE SET update [WHERE where], PostgreSQL and SQLite."""
-    if dialect == "postgresql":
-        pg = postgresql.insert(table)
-        return pg.on_conflict_do_update(index_elements=list(keys), set_=update, where=where)
-    lite = sqlite.insert(table)
-    return lite.on_conflict_do_update(index_elements=list(keys), set_=update, where=where)
-
-
-def excluded(column: str) -> Any:
-    """The proposed value of `column` in an upsert (`excluded.<column>`, PostgreSQL and SQLite)."""
-    return literal_column(f"excluded.{column}")
-
-
 def _lock_key(system_id: str) -> int:
     return int.from_bytes(hashlib.sha256(system_id.encode()).digest()[:8], "big", signed=True)
 
 
 async def _lock_systems(session: AsyncSession, system_ids: Sequence[str]) -> None:
     """Serialise appends per system until the transaction ends (PostgreSQL advisory locks)."""
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect_name(session) != "postgresql":
         return
     # One statement, keys in ascending order: every appender takes them in the same order.
     keys = sorted({_lock_key(system_id) for system_id in system_ids})
@@ -122,7 +90,6 @@ async def append(session: AsyncSession, entries: Sequence[LedgerEntry]) -> list[
     """Append the events not recorded yet, chained per system; returns them with their sequence."""
     if not entries:
         return []
-    dialect = session.get_bind().dialect.name
     system_ids = sorted({entry.system_id for entry in entries})
     await _lock_systems(session, system_ids)
     unique: dict[tuple[str, str], LedgerEntry] = {}
@@ -176,15 +143,17 @@ async def append(session: AsyncSession, entries: Sequence[LedgerEntry]) -> list[
             }
         )
         appended.append(replace(entry, sequence=sequence))
-    await session.execute(LEDGER.insert(), rows)
+    await insert_rows(session, LEDGER.insert(), rows)
     touched = {entry.system_id for entry in appended}
+    proposed = excluded(HEADS)
     statement = upsert(
         HEADS,
-        dialect,
+        session,
         keys=["system_id"],
-        update={name: excluded(name) for name in ("sequence", "hash", "updated_at")},
+        update={name: proposed[name] for name in ("sequence", "hash", "updated_at")},
     )
-    await session.execute(
+    await insert_rows(
+        session,
         statement,
         [
             {"system_id": s, "sequence": heads[s][0], "hash": heads[s][1], "updated_at": now}

@@ -8,13 +8,13 @@ UPDATE and DELETE in the database itself (triggers, see the first migration).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from aigov_runtime.database import UtcDateTime
+from aigov_runtime.database import UtcDateTime, table_of
 
 #: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -176,3 +176,12 @@ class IncidentView(SQLModel, table=True):
 
 #: Tables rebuilt from the ledger by `python -m aigov_evidence.rebuild`.
 PROJECTIONS: tuple[type[SQLModel], ...] = (SystemView, ReleaseView, WaiverView, IncidentView)
+
+# Core views of the tables: typed column access (`LEDGER.c.system_id`) for queries and writes.
+LEDGER: Final = table_of(LedgerRecord)
+HEADS: Final = table_of(ChainHead)
+CHECKPOINTS: Final = table_of(Checkpoint)
+SYSTEMS: Final = table_of(SystemView)
+RELEASES: Final = table_of(ReleaseView)
+WAIVERS: Final = table_of(WaiverView)
+INCIDENTS: Final = table_of(IncidentView)

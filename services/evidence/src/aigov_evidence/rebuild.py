@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aigov_events.catalog import validate_payload
 from aigov_evidence.app import migrate
 from aigov_evidence.handlers import project
-from aigov_evidence.ledger import LEDGER, LedgerEntry
-from aigov_evidence.models import PROJECTIONS
+from aigov_evidence.ledger import LedgerEntry
+from aigov_evidence.models import LEDGER, PROJECTIONS
 from aigov_evidence.settings import Settings
-from aigov_runtime.database import create_engine, create_sessionmaker
+from aigov_runtime.database import create_engine, create_sessionmaker, table_of
 from aigov_runtime.logging import configure_logging
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ async def rebuild_projections(sessionmaker: async_sessionmaker[AsyncSession]) ->
     replayed = 0
     async with sessionmaker() as session, session.begin():
         for model in PROJECTIONS:
-            await session.execute(delete(model.__table__))  # type: ignore[attr-defined]
+            await session.execute(delete(table_of(model)))
         last_id = 0
         while True:
             rows = (

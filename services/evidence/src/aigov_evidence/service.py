@@ -39,9 +39,16 @@ from aigov_evidence.controls import (
     pending_waivers,
     release_status,
 )
-from aigov_evidence.handlers import INCIDENTS, RELEASES, SYSTEMS, WAIVERS
-from aigov_evidence.ledger import LEDGER
-from aigov_evidence.models import ReleaseView, SystemView, WaiverView
+from aigov_evidence.models import (
+    INCIDENTS,
+    LEDGER,
+    RELEASES,
+    SYSTEMS,
+    WAIVERS,
+    ReleaseView,
+    SystemView,
+    WaiverView,
+)
 
 MAX_PAGE: Final = 500
 K = TypeVar("K", bound=Hashable)

@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aigov_events.message import ACTOR
 from aigov_evidence.chain import GENESIS_HASH, canonical_json, event_hash, link_hash
-from aigov_evidence.checkpoints import CHECKPOINTS, verifies_with
-from aigov_evidence.ledger import HEADS, LEDGER
+from aigov_evidence.checkpoints import verifies_with
+from aigov_evidence.models import CHECKPOINTS, HEADS, LEDGER
 
 _RECORD_CHUNK: Final = 5000
 _CHECKPOINT_CHUNK: Final = 200

@@ -10,7 +10,7 @@ Only events whose actor is the router are recorded: every other `incident.report
 through intake and was recorded when it was accepted (with the reporting principal). A
 client cannot take the router's name (the token configuration refuses service actors), and
 intake stamps `actor` with the authenticated principal, so the actor can be trusted. An
-existing row is never overwritten. Effects happen once (`aigov_events.idempotency`).
+existing row is never overwritten. Effects happen once (`aigov_runtime.idempotency`).
 
 `build_consumers(resources)` is importable on its own, like the other services', and runs
 in the all-in-one process through intake's lifespan.
@@ -26,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from aigov_events.actors import MONITORING_ROUTER
 from aigov_events.catalog import IncidentReported
 from aigov_events.consumer import ConsumerRunner, Dispatcher
-from aigov_events.idempotency import idempotent
 from aigov_events.message import DomainEvent
 from aigov_events.topics import SIGNALS
 from aigov_intake.models import processed_events
-from aigov_intake.service import incident_row, insert_if_new
+from aigov_intake.service import incident_row
+from aigov_runtime.database import insert_if_new, table_of
+from aigov_runtime.idempotency import idempotent
 from aigov_runtime.resources import ServiceResources
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,10 @@ async def record_router_incident(
 ) -> None:
     """Record an incident the monitoring router opened, unless intake already knows the id."""
     payload = event.payload
-    row = incident_row(payload, reported_by=payload.reported_by, opened_by="alert", at=event.time)
-    if await insert_if_new(session, row):
+    model, values = incident_row(
+        payload, reported_by=payload.reported_by, opened_by="alert", at=event.time
+    )
+    if await insert_if_new(session, table_of(model), values):
         log.info(
             "incident opened by the monitoring router recorded",
             extra={"incident_id": payload.incident_id, "system_id": payload.system_id},

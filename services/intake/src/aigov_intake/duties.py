@@ -51,6 +51,7 @@ from aigov_intake.models import (
     WaiverRecord,
 )
 from aigov_runtime.auth import Principal, Role
+from aigov_runtime.database import table_of
 
 ReleaseKey = tuple[str, str]
 
@@ -120,27 +121,27 @@ async def _load(
     known = _Known()
     if principal.scoped:
         system_ids = {p.system_id for p in payloads}
-        system = SystemRecord.__table__  # type: ignore[attr-defined]
-        rows = await session.execute(
+        system = table_of(SystemRecord)
+        teams = await session.execute(
             select(system.c.system_id, system.c.team).where(system.c.system_id.in_(system_ids))
         )
-        known.teams = {row[0]: row[1] for row in rows}
+        known.teams = {row[0]: row[1] for row in teams}
     releases = {
         (p.system_id, p.version)
         for p in payloads
         if isinstance(p, ApprovalGranted | WaiverGranted | WaiverRejected)
     }
     if releases:
-        submitter = ReleaseSubmitter.__table__  # type: ignore[attr-defined]
-        rows = await session.execute(
+        submitter = table_of(ReleaseSubmitter)
+        submitted = await session.execute(
             select(submitter.c.system_id, submitter.c.version, submitter.c.principal).where(
                 tuple_(submitter.c.system_id, submitter.c.version).in_(releases)
             )
         )
-        for system_id, version, name in rows:
+        for system_id, version, name in submitted:
             known.submitters.setdefault((system_id, version), set()).add(name)
-        approval = ReleaseApproval.__table__  # type: ignore[attr-defined]
-        rows = await session.execute(
+        approval = table_of(ReleaseApproval)
+        approved = await session.execute(
             select(
                 approval.c.system_id, approval.c.version, approval.c.subject, approval.c.capacity
             ).where(
@@ -148,11 +149,11 @@ async def _load(
                 approval.c.principal == principal.name,
             )
         )
-        known.capacities = {(s, v, subject): capacity for s, v, subject, capacity in rows}
+        known.capacities = {(s, v, subject): capacity for s, v, subject, capacity in approved}
     revoked = {(p.system_id, p.revokes) for p in payloads if isinstance(p, ApprovalRevoked)}
     if revoked:
-        accepted = AcceptedEvent.__table__  # type: ignore[attr-defined]
-        rows = await session.execute(
+        accepted = table_of(AcceptedEvent)
+        granted = await session.execute(
             # By system first: (source, event_id) is the key, system_id the indexed column.
             select(accepted.c.system_id, accepted.c.event_id, accepted.c.principal).where(
                 accepted.c.system_id.in_({system_id for system_id, _ in revoked}),
@@ -160,7 +161,7 @@ async def _load(
                 accepted.c.event_type == ApprovalGranted.event_type,
             )
         )
-        for system_id, event_id, name in rows:
+        for system_id, event_id, name in granted:
             known.grants.setdefault((system_id, event_id), set()).add(name)
     waiver_ids = {p.waiver_id for p in payloads if isinstance(p, WaiverGranted | WaiverRejected)}
     for waiver_id in waiver_ids:

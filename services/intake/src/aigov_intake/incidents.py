@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aigov_intake.models import IncidentRecord, SystemRecord
 from aigov_runtime.auth import Principal
+from aigov_runtime.database import table_of
 
 STATUSES: Final = ("reported", "acknowledged", "contained", "resolved")
 OpenedBy = Literal["report", "alert"]
 """`report`: reported through intake; `alert`: opened from an alert by the monitoring router."""
 
-_INCIDENTS: Any = IncidentRecord.__table__  # type: ignore[attr-defined]
-_SYSTEMS: Any = SystemRecord.__table__  # type: ignore[attr-defined]
+_INCIDENTS: Final = table_of(IncidentRecord)
+_SYSTEMS: Final = table_of(SystemRecord)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from sqlalchemy import Column, MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from aigov_events.idempotency import processed_events_table
 from aigov_runtime.database import UtcDateTime
+from aigov_runtime.idempotency import processed_events_table
 
 SCHEMA = "intake"
 
@@ -144,4 +144,4 @@ class IncidentRecord(IntakeTable, table=True):
 
 
 processed_events = processed_events_table(metadata)
-"""Events intake's consumer already applied (exactly-once effects, `aigov_events.idempotency`)."""
+"""Events intake's consumer already applied (exactly-once effects, `aigov_runtime.idempotency`)."""

@@ -8,7 +8,7 @@ them), so a typo or an invented id would be a broken link in the audit trail: it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from aigov_events.catalog import ApprovalDenied, ApprovalGranted
 from aigov_events.message import DomainEvent
 from aigov_intake.models import AcceptedEvent
+from aigov_runtime.database import table_of
 
-_ACCEPTED: Any = AcceptedEvent.__table__  # type: ignore[attr-defined]
+_ACCEPTED: Final = table_of(AcceptedEvent)
 
 
 class UnknownEvidence(Exception):

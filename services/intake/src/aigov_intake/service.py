@@ -29,8 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from prometheus_client import Counter
-from sqlalchemy import DateTime, String, TextClause, bindparam, select, text, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import DateTime, Insert, String, TextClause, bindparam, select, text, tuple_
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
@@ -66,6 +66,14 @@ from aigov_intake.models import (
 from aigov_intake.policy import check_may_send
 from aigov_intake.references import check_evidence_references
 from aigov_runtime.auth import Principal
+from aigov_runtime.database import (
+    dialect_name,
+    excluded,
+    insert_ignore,
+    insert_rows,
+    table_of,
+    upsert,
+)
 
 log = logging.getLogger(__name__)
 
@@ -280,13 +288,13 @@ class AcceptLedger:
     async def _lookup_batch(self, requests: list[list[EventKey]]) -> list[dict[EventKey, str]]:
         keys = list({key for request in requests for key in request})
         async with self._sessionmaker() as session:
-            if session.get_bind().dialect.name == "postgresql":
+            if dialect_name(session) == "postgresql":
                 rows = await session.execute(
                     _LOOKUP_BY_ARRAYS,
                     {"sources": [s for s, _ in keys], "ids": [i for _, i in keys]},
                 )
             else:
-                table = AcceptedEvent.__table__  # type: ignore[attr-defined]
+                table = table_of(AcceptedEvent)
                 rows = await session.execute(
                     select(table.c.source, table.c.event_id, table.c.principal).where(
                         tuple_(table.c.source, table.c.event_id).in_(keys)
@@ -329,15 +337,14 @@ class AcceptLedger:
                 for row, update in _projection(payload, principal, now):
                     add(row, update)
         async with self._sessionmaker() as session, session.begin():
-            dialect = session.get_bind().dialect.name
+            dialect = dialect_name(session)
             if dialect == "postgresql":
                 accepted = groups.pop((AcceptedEvent, KEEP), {})
                 if accepted:
                     await session.execute(_INSERT_ACCEPTED_BY_ARRAYS, _columns(accepted.values()))
             for (model, update), rows in groups.items():
-                # executemany with one cached statement: SQLAlchemy batches the rows into
-                # multi-row INSERTs ("insertmanyvalues") without recompiling per request.
-                await session.execute(_upsert(dialect, model, update), list(rows.values()))
+                # One cached statement per shape, whatever the batch size (`insert_rows`).
+                await insert_rows(session, _upsert(dialect, model, update), list(rows.values()))
         return [None] * len(requests)
 
 
@@ -400,19 +407,18 @@ def _row(model: type[SQLModel], **values: Any) -> Row:
 
 @functools.cache
 def _primary_key(model: type[SQLModel]) -> tuple[str, ...]:
-    return tuple(c.name for c in model.__table__.primary_key.columns)  # type: ignore[attr-defined]
+    return tuple(c.name for c in table_of(model).primary_key.columns)
 
 
 @functools.cache
-def _upsert(dialect: str, model: type[SQLModel], update: tuple[str, ...]) -> Any:
+def _upsert(dialect: str, model: type[SQLModel], update: tuple[str, ...]) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING, or DO UPDATE of `update`, built once per shape."""
-    table = model.__table__  # type: ignore[attr-defined]
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    keys = list(_primary_key(model))
+    table = table_of(model)
     if not update:
-        return insert.on_conflict_do_nothing(index_elements=keys)
-    return insert.on_conflict_do_update(
-        index_elements=keys, set_={name: insert.excluded[name] for name in update}
+        return insert_ignore(table, dialect)
+    proposed = excluded(table)
+    return upsert(
+        table, dialect, keys=_primary_key(model), update={name: proposed[name] for name in update}
     )
 
 
@@ -444,14 +450,6 @@ def incident_row(
         reported_at=at,
         updated_at=at,
     )
-
-
-async def insert_if_new(session: AsyncSession, row: Row) -> bool:
-    """Insert `row` unless a row with its primary key exists (never overwritten); True if new."""
-    model, values = row
-    statement = _upsert(session.get_bind().dialect.name, model, KEEP).values(values)
-    result: Any = await session.execute(statement)
-    return bool(result.rowcount == 1)
 
 
 def _projection(

@@ -24,14 +24,14 @@ from aigov_monitoring_router.models import (
     SILENCES,
     Alert,
     AlertGroup,
-    GroupMember,
     SystemInfo,
 )
 from aigov_monitoring_router.outbound import notify
-from aigov_monitoring_router.repository import cancel, insert_ignore, schedule, upsert
+from aigov_monitoring_router.repository import cancel, schedule, upsert_row
 from aigov_monitoring_router.router import Router
 from aigov_monitoring_router.routes import Route
 from aigov_monitoring_router.routing_config import ReceiverConfig
+from aigov_runtime.database import insert_if_new
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +93,9 @@ async def ingest(session: AsyncSession, router: Router, alert: IncomingAlert) ->
         existing = await session.get(Alert, fingerprint)
         if existing is None:
             return Ingested(fingerprint, labels, [])  # never saw it fire: nothing to tell
-    await upsert(
+    await upsert_row(
         session,
-        Alert,
+        ALERTS,
         {
             "fingerprint": fingerprint,
             "system_id": alert.system_id,
@@ -142,9 +142,9 @@ async def _join_group(
 ) -> None:
     group_labels = route.group_labels(labels)
     key = group_key(route.id, group_labels)
-    created = await insert_ignore(
+    created = await insert_if_new(
         session,
-        AlertGroup,
+        GROUPS,
         {
             "group_key": key,
             "route_id": route.id,
@@ -158,7 +158,7 @@ async def _join_group(
             "notified_resolved": [],
         },
     )
-    await insert_ignore(session, GroupMember, {"group_key": key, "fingerprint": fingerprint})
+    await insert_if_new(session, MEMBERS, {"group_key": key, "fingerprint": fingerprint})
     last_flush_at = None
     if not created:
         last_flush_at = await session.scalar(

@@ -25,12 +25,12 @@ from aigov_events.catalog import (
     TierAssigned,
 )
 from aigov_events.consumer import ConsumerRunner, Dispatcher
-from aigov_events.idempotency import idempotent
 from aigov_events.message import DomainEvent
 from aigov_events.topics import DECISIONS, LIFECYCLE, SIGNALS
 from aigov_monitoring_router import handlers
 from aigov_monitoring_router.models import processed_events
 from aigov_monitoring_router.router import Router
+from aigov_runtime.idempotency import idempotent
 from aigov_runtime.resources import ServiceResources
 
 GROUP: Final = "monitoring-router"

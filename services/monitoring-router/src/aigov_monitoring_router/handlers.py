@@ -25,8 +25,8 @@ from aigov_events.catalog import (
 from aigov_events.catalog.enums import IncidentSeverity
 from aigov_events.message import DomainEvent
 from aigov_monitoring_router import alerting, incidents, probes
-from aigov_monitoring_router.models import SystemInfo
-from aigov_monitoring_router.repository import cancel, emit, schedule, upsert
+from aigov_monitoring_router.models import SYSTEMS, SystemInfo
+from aigov_monitoring_router.repository import cancel, emit, schedule, upsert_row
 from aigov_monitoring_router.router import Router
 
 
@@ -39,9 +39,9 @@ async def on_system_registered(
     """Learn (or update) a system's owner, team, on-call, regions and use case."""
     manifest = event.payload.manifest
     use_case = manifest.spec.use_case
-    await upsert(
+    await upsert_row(
         session,
-        SystemInfo,
+        SYSTEMS,
         {
             "system_id": event.system_id,
             "owner": manifest.metadata.owner,
@@ -79,9 +79,9 @@ async def on_tier_assigned(
     """Learn a system's tier and incident SLAs; start or stop its periodic probe."""
     payload = event.payload
     now = router.clock.now()
-    await upsert(
+    await upsert_row(
         session,
-        SystemInfo,
+        SYSTEMS,
         {
             "system_id": event.system_id,
             "tier": payload.tier.value,

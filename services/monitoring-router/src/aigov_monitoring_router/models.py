@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, Column, Index, MetaData, Table
+from sqlalchemy import JSON, Column, Index, MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from aigov_events.idempotency import processed_events_table
-from aigov_runtime.database import UtcDateTime
+from aigov_runtime.database import UtcDateTime, table_of
+from aigov_runtime.idempotency import processed_events_table
 
 SCHEMA: Final = "router"
 
@@ -266,22 +266,17 @@ class Probe(RouterTable, table=True):
 processed_events = processed_events_table(metadata)
 
 
-def _core(model: type[RouterTable]) -> Table:
-    core: Table = model.__table__  # type: ignore[attr-defined]
-    return core
-
-
 # Core views of the tables: typed column access (`ALERTS.c.status`) for queries.
-SYSTEMS: Final = _core(SystemInfo)
-ALERTS: Final = _core(Alert)
-GROUPS: Final = _core(AlertGroup)
-MEMBERS: Final = _core(GroupMember)
-SILENCES: Final = _core(Silence)
-NOTIFICATIONS: Final = _core(Notification)
-ATTEMPTS: Final = _core(DeliveryAttempt)
-INBOX: Final = _core(InboxMessage)
-INCIDENTS: Final = _core(Incident)
-DEADLINES: Final = _core(Deadline)
-TIMERS: Final = _core(Timer)
-OUTBOX: Final = _core(OutboxEvent)
-PROBES: Final = _core(Probe)
+SYSTEMS: Final = table_of(SystemInfo)
+ALERTS: Final = table_of(Alert)
+GROUPS: Final = table_of(AlertGroup)
+MEMBERS: Final = table_of(GroupMember)
+SILENCES: Final = table_of(Silence)
+NOTIFICATIONS: Final = table_of(Notification)
+ATTEMPTS: Final = table_of(DeliveryAttempt)
+INBOX: Final = table_of(InboxMessage)
+INCIDENTS: Final = table_of(Incident)
+DEADLINES: Final = table_of(Deadline)
+TIMERS: Final = table_of(Timer)
+OUTBOX: Final = table_of(OutboxEvent)
+PROBES: Final = table_of(Probe)

@@ -1,4 +1,4 @@
-"""Database access shared by the router's workflows: upserts, timers, the outbox."""
+"""Database access shared by the router's workflows: row upserts, timers, the outbox."""
 
 from __future__ import annotations
 
@@ -8,50 +8,27 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from aigov_events.catalog import EventPayload
-from aigov_monitoring_router.models import TIMERS, OutboxEvent, SystemInfo, Timer
+from aigov_monitoring_router.models import TIMERS, OutboxEvent, SystemInfo
+from aigov_runtime.database import excluded, insert_if_new, upsert
 
 
-def table(model: Any) -> Table:
-    """The Core table of a SQLModel class."""
-    result: Table = model.__table__
-    return result
-
-
-def _insert(session: AsyncSession, target: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(target)
-    if dialect == "sqlite":
-        return sqlite.insert(target)
-    raise ValueError(f"unsupported database dialect {dialect}")
-
-
-async def insert_ignore(session: AsyncSession, model: Any, values: Mapping[str, Any]) -> bool:
-    """Insert a row unless its primary key exists; True if inserted."""
-    statement = _insert(session, table(model)).values(**values).on_conflict_do_nothing()
-    result: Any = await session.execute(statement)
-    return bool(result.rowcount == 1)
-
-
-async def upsert(
+async def upsert_row(
     session: AsyncSession,
-    model: Any,
+    table: Table,
     values: Mapping[str, Any],
     *,
     keys: Sequence[str],
     update_columns: Sequence[str],
 ) -> None:
     """Insert a row, or update `update_columns` of the existing one with the same `keys`."""
-    statement = _insert(session, table(model)).values(**values)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: statement.excluded[name] for name in update_columns},
+    proposed = excluded(table)
+    statement = upsert(
+        table, session, keys=keys, update={name: proposed[name] for name in update_columns}
     )
-    await session.execute(statement)
+    await session.execute(statement.values(dict(values)))
 
 
 async def schedule(
@@ -62,17 +39,16 @@ async def schedule(
     With `keep_earlier`, an existing timer that is already due sooner is left alone.
     """
     if keep_earlier:
-        inserted = await insert_ignore(session, Timer, {"kind": kind, "ref": ref, "due_at": due_at})
-        if not inserted:
+        if not await insert_if_new(session, TIMERS, {"kind": kind, "ref": ref, "due_at": due_at}):
             await session.execute(
                 update(TIMERS)
                 .where(TIMERS.c.kind == kind, TIMERS.c.ref == ref, TIMERS.c.due_at > due_at)
                 .values(due_at=due_at)
             )
         return
-    await upsert(
+    await upsert_row(
         session,
-        Timer,
+        TIMERS,
         {"kind": kind, "ref": ref, "due_at": due_at, "lease_until": None, "lease_owner": None},
         keys=("kind", "ref"),
         update_columns=("due_at", "lease_until", "lease_owner"),

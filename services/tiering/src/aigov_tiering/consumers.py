@@ -17,9 +17,9 @@ from aigov_events.catalog import (
     SystemUpdated,
 )
 from aigov_events.consumer import ConsumerRunner, Dispatcher
-from aigov_events.idempotency import idempotent
 from aigov_events.message import DomainEvent
 from aigov_events.topics import LIFECYCLE
+from aigov_runtime.idempotency import idempotent
 from aigov_runtime.resources import ServiceResources
 from aigov_tiering import handlers
 from aigov_tiering.handlers import Tiering

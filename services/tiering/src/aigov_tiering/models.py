@@ -16,8 +16,8 @@ from sqlalchemy import JSON, Column, MetaData
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from aigov_events.idempotency import processed_events_table
 from aigov_runtime.database import UtcDateTime
+from aigov_runtime.idempotency import processed_events_table
 
 SCHEMA: Final = "tiering"
 

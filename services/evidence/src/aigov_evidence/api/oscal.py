@@ -18,7 +18,7 @@ from aigov_events.catalog.primitives import SYSTEM_ID_PATTERN
 from aigov_evidence import service
 from aigov_evidence.api.convert import evidence
 from aigov_evidence.api.deps import Now, Reader, Session, SystemQuery, VersionQuery
-from aigov_evidence.ledger import LEDGER
+from aigov_evidence.models import LEDGER
 from aigov_evidence.schemas import EvidenceOut
 from aigov_oscal.assessment_results import AssessedRelease, build_assessment_results
 from aigov_oscal.documents import MEDIA_TYPE, AssessmentResultsDocument, PoamDocument

@@ -25,9 +25,14 @@ from aigov_events.catalog import (
 )
 from aigov_evidence import service
 from aigov_evidence.controls import ControlStatus, PendingChange, Waiver, pending_waivers
-from aigov_evidence.handlers import INCIDENTS, RELEASES
-from aigov_evidence.ledger import LEDGER
-from aigov_evidence.models import IncidentView, SystemView, WaiverView
+from aigov_evidence.models import (
+    INCIDENTS,
+    LEDGER,
+    RELEASES,
+    IncidentView,
+    SystemView,
+    WaiverView,
+)
 
 PAGE_SIZE: Final = 100
 """Systems per register page."""

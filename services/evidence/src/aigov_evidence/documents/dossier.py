@@ -51,8 +51,7 @@ from aigov_events.catalog import (
 from aigov_evidence import service
 from aigov_evidence.controls import ControlStatus, PendingChange
 from aigov_evidence.documents import ReleaseNotFound
-from aigov_evidence.ledger import LEDGER
-from aigov_evidence.models import ReleaseView, SystemView
+from aigov_evidence.models import LEDGER, ReleaseView, SystemView
 
 P = TypeVar("P", bound=EventPayload)
 

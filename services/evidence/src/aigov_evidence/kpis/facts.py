@@ -48,8 +48,7 @@ from aigov_events.catalog import (
     WaiverRejected,
     WaiverRequested,
 )
-from aigov_evidence.handlers import SYSTEMS
-from aigov_evidence.ledger import LEDGER
+from aigov_evidence.models import LEDGER, SYSTEMS
 from aigov_evidence.service import SUBMITTING_TYPES, recorded_payload
 
 #: Types whose payload some figure reads.

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from prometheus_client import Counter
-from sqlalchemy import Column, DateTime, Insert, MetaData, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, DateTime, MetaData, String, Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aigov_events.message import DomainEvent
+from aigov_runtime.database import insert_if_new
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +54,21 @@ class SessionHandler(Protocol):
         ...
 
 
-def _insert_ignore(table: Table, dialect: str) -> Insert:
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
-    raise ValueError(f"idempotency helper does not support the {dialect} dialect")
-
-
 async def claim(
     session: AsyncSession, table: Table, *, consumer: str, event: DomainEvent[Any]
 ) -> bool:
     """Record that `consumer` processes `event` (by source and id); False if it already did."""
-    statement = _insert_ignore(table, session.get_bind().dialect.name).values(
-        consumer=consumer,
-        source=event.envelope.source,
-        event_id=event.id,
-        event_type=event.type,
-        processed_at=datetime.now(UTC),
+    return await insert_if_new(
+        session,
+        table,
+        {
+            "consumer": consumer,
+            "source": event.envelope.source,
+            "event_id": event.id,
+            "event_type": event.type,
+            "processed_at": datetime.now(UTC),
+        },
     )
-    result: Any = await session.execute(statement)
-    return bool(result.rowcount == 1)
 
 
 def idempotent(
