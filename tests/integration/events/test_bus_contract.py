@@ -62,7 +62,7 @@ from aigov_events.testing import (
     read_records,
 )
 from aigov_events.topics import LIFECYCLE, dlq
-from aigov_runtime.idempotency import claim, idempotent, processed_events_table
+from aigov_runtime.idempotency import idempotent, idempotent_batch, processed_events_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="session")]
 
@@ -741,16 +741,20 @@ class TestBatchHandlers:
         events = [retired("sys-batch-crash", reason=f"n {i}") for i in range(3)]
         await Publisher(bus).publish_batch(events)
         delivered: list[str] = []
-        repeats: list[str] = []
+        handled: list[list[str]] = []
+
+        async def apply(batch: Sequence[DomainEvent[Any]], *, session: AsyncSession) -> None:
+            handled.append([e.id for e in batch])
+            for event in batch:
+                await session.execute(store.effects.insert().values(event_id=event.id))
+
+        # An idempotent batch handler: one transaction, each event claimed once.
+        claimed = idempotent_batch(
+            apply, sessionmaker=store.sessionmaker, table=store.processed, consumer=group
+        )
 
         async def record_new(batch: Sequence[DomainEvent[Any]]) -> None:
-            # An idempotent batch handler: one transaction, each event claimed once.
-            async with store.sessionmaker() as session, session.begin():
-                for event in batch:
-                    if await claim(session, store.processed, consumer=group, event=event):
-                        await session.execute(store.effects.insert().values(event_id=event.id))
-                    else:
-                        repeats.append(event.id)
+            await claimed(batch)
             delivered.extend(e.id for e in batch)
 
         crashing = WatchedBus(bus, hang_commits=True)
@@ -768,6 +772,6 @@ class TestBatchHandlers:
 
         ids = [e.id for e in events]
         assert delivered == ids + ids
-        assert repeats == ids
+        assert handled == [ids]  # the redelivered batch had nothing new
         assert await store.count(store.effects) == 3
         assert await store.count(store.processed) == 3

@@ -8,12 +8,13 @@ schema=...)`. `upgrade_to_head(...)` runs them programmatically (the service's l
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 
 from aigov_runtime.database import create_engine
 
@@ -35,15 +36,24 @@ def _configure_and_run(connection: Connection, metadata: MetaData) -> None:
         context.run_migrations()
 
 
+def _lock_key(schema: str | None) -> int:
+    digest = hashlib.sha256(f"aigov.migrations:{schema or ''}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 async def _run_online(url: str, schema: str | None, metadata: MetaData) -> None:
-    if schema is not None and make_url(url).get_backend_name() == "postgresql":
-        bootstrap = create_engine(url)
-        async with bootstrap.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        await bootstrap.dispose()
     engine = create_engine(url, schema=schema)
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas that start together (and parallel test workers) migrate one at a
+                # time: the others wait here, then find the schema at head. Without it, two
+                # CREATE SCHEMA/TABLE race and one replica fails its startup.
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(schema)}
+                )
+                if schema is not None:
+                    await connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
             await connection.run_sync(_configure_and_run, metadata)
     finally:
         await engine.dispose()
