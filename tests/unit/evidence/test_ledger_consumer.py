@@ -20,7 +20,7 @@ from aigov_events.message import DomainEvent
 from aigov_events.producer import Publisher
 from aigov_events.testing import read_records
 from aigov_events.topics import ALL_TOPICS, MAIN_TOPICS, SIGNALS, dlq
-from aigov_evidence import consumers, handlers
+from aigov_evidence import consumers, projections
 from aigov_evidence.consumers import LedgerConsumer
 from aigov_evidence.ledger import LedgerEntry
 from aigov_evidence.models import LEDGER
@@ -62,7 +62,7 @@ async def test_a_record_the_ledger_refuses_is_dead_lettered_and_the_rest_recorde
     bad = events[4]
     assert bad.topic == SIGNALS
 
-    real_project = handlers.project
+    real_project = projections.project
 
     async def project_refusing_one(session: AsyncSession, entries: Sequence[LedgerEntry]) -> None:
         if any(e.event_id == bad.id for e in entries):

@@ -320,6 +320,9 @@ async def load(demo: Demo) -> Loaded | None:
     for system, version in (ALLOWED, DENIED, (REGISTERED_ONLY, "1.0.0")):
         answers.append((system, version, await demo.gate(system, version)))
     shown = await demo_monitoring.show(demo, high=DENIED[0], medium=REGISTERED_ONLY)
+    # The acknowledgement travels to evidence asynchronously too: the documents the summary
+    # links to show the incident acknowledged only once evidence has recorded it.
+    await demo.recorded()
     return Loaded(gates=answers, monitoring=shown)
 
 

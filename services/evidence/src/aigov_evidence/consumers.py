@@ -21,8 +21,8 @@ from aigov_events.bus import Bus
 from aigov_events.consumer import ConsumerRunner, RetryPolicy
 from aigov_events.message import DomainEvent
 from aigov_events.topics import MAIN_TOPICS
-from aigov_evidence.handlers import project
 from aigov_evidence.ledger import LedgerEntry, append, entry_from_event
+from aigov_evidence.projections import project
 from aigov_evidence.settings import Settings
 from aigov_runtime.resources import ServiceResources
 

@@ -41,8 +41,17 @@ class LedgerEntry:
     source: str
     attributes: dict[str, Any]
     payload: Any
-    typed: EventPayload
+    typed: EventPayload | None
+    """The validated payload; None only in a replay, for types no projection reads."""
     sequence: int = 0
+
+    def __post_init__(self) -> None:
+        # Projections pick their statement by the payload's class: it must be the event's type.
+        if self.typed is not None and self.typed.event_type != self.event_type:
+            raise ValueError(
+                f"event {self.event_id} is a {self.event_type} but its payload is a "
+                f"{self.typed.event_type}"
+            )
 
 
 def release_version(payload: EventPayload) -> str | None:

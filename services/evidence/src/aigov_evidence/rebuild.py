@@ -1,8 +1,10 @@
 """`python -m aigov_evidence.rebuild`: recompute every projection from the ledger.
 
-Empties the projection tables and replays the ledger in record order through the same
-handlers the consumer uses, in one transaction: readers see the old state or the new one,
-and the result equals what live consumption produced.
+Empties the projection tables and replays the ledger in record order, in batches, through
+the same set-based `projections.project` the consumer uses, in one transaction: readers see
+the old state or the new one, and the result equals what live consumption produced (batch
+cuts do not change what `project` does). Only the payloads of the types a projection reads
+are fetched and validated; the other records need their columns only.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ import asyncio
 import logging
 from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from aigov_events.catalog import validate_payload
 from aigov_evidence.app import migrate
-from aigov_evidence.handlers import project
 from aigov_evidence.ledger import LedgerEntry
 from aigov_evidence.models import LEDGER, PROJECTIONS
+from aigov_evidence.projections import PROJECTED_TYPES, project
 from aigov_evidence.settings import Settings
 from aigov_runtime.database import create_engine, create_sessionmaker, table_of
 from aigov_runtime.logging import configure_logging
@@ -26,6 +28,26 @@ from aigov_runtime.logging import configure_logging
 log = logging.getLogger(__name__)
 
 _CHUNK: Final = 5000
+_PROJECTED: Final = LEDGER.c.event_type.in_(sorted(PROJECTED_TYPES))
+
+# A chunk of the ledger in record order, with the payload only where a projection reads it.
+_CHUNK_QUERY: Final = (
+    select(
+        LEDGER.c.id,
+        LEDGER.c.event_id,
+        LEDGER.c.event_type,
+        LEDGER.c.system_id,
+        LEDGER.c.version,
+        LEDGER.c.time,
+        LEDGER.c.actor,
+        LEDGER.c.source,
+        LEDGER.c.sequence,
+        case((_PROJECTED, LEDGER.c.payload), else_=None).label("payload"),
+    )
+    .where(LEDGER.c.id > bindparam("after"))
+    .order_by(LEDGER.c.id)
+    .limit(_CHUNK)
+)
 
 
 async def rebuild_projections(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
@@ -36,11 +58,7 @@ async def rebuild_projections(sessionmaker: async_sessionmaker[AsyncSession]) ->
             await session.execute(delete(table_of(model)))
         last_id = 0
         while True:
-            rows = (
-                await session.execute(
-                    select(LEDGER).where(LEDGER.c.id > last_id).order_by(LEDGER.c.id).limit(_CHUNK)
-                )
-            ).all()
+            rows = (await session.execute(_CHUNK_QUERY, {"after": last_id})).all()
             if not rows:
                 break
             entries = [
@@ -52,9 +70,13 @@ async def rebuild_projections(sessionmaker: async_sessionmaker[AsyncSession]) ->
                     time=row.time,
                     actor=row.actor,
                     source=row.source,
-                    attributes=row.attributes,
+                    attributes={},
                     payload=row.payload,
-                    typed=validate_payload(row.event_type, row.payload),
+                    typed=(
+                        None
+                        if row.payload is None
+                        else validate_payload(row.event_type, row.payload)
+                    ),
                     sequence=row.sequence,
                 )
                 for row in rows
