@@ -18,7 +18,7 @@ from typing import Any, cast
 import httpx
 import pytest_asyncio
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from aigov_events.bus import Bus
 from aigov_events.buses import create_bus
@@ -30,7 +30,6 @@ from aigov_events.catalog import (
     SystemRegistered,
     TierAssigned,
 )
-from aigov_events.consumer import Dispatcher
 from aigov_events.envelope import from_kafka_record
 from aigov_events.message import DomainEvent, decode, new_event
 from aigov_events.producer import Publisher
@@ -38,7 +37,7 @@ from aigov_events.testing import read_records
 from aigov_events.topics import ALL_TOPICS, NOTIFICATIONS
 from aigov_monitoring_router.app import MIGRATIONS
 from aigov_monitoring_router.clock import ManualClock
-from aigov_monitoring_router.consumers import dispatcher
+from aigov_monitoring_router.consumers import RouterIngest
 from aigov_monitoring_router.models import NOTIFICATIONS as NOTIFICATION_ROWS
 from aigov_monitoring_router.models import Notification
 from aigov_monitoring_router.router import CompiledConfig, Router
@@ -177,13 +176,19 @@ class UnitRouter:
 
     router: Router
     clock: ManualClock
+    engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     bus: Bus
     scheduler: Scheduler
-    dispatch: Dispatcher
+    ingest: RouterIngest
+    """The consumer's batch handler (one transaction per batch)."""
+
+    async def dispatch(self, handled: DomainEvent[Any]) -> None:
+        """Consume `handled` alone, as a batch of one."""
+        await self.ingest([handled])
 
     async def handle(self, payload: EventPayload) -> DomainEvent[Any]:
-        """Consume one event stamped now (through the idempotent dispatcher)."""
+        """Consume one event stamped now (through the consumer's batch handler)."""
         handled = event(payload, at=self.clock.now())
         await self.dispatch(handled)
         return handled
@@ -235,10 +240,11 @@ async def unit_router_with(
             yield UnitRouter(
                 router=router,
                 clock=clock,
+                engine=engine,
                 sessionmaker=sessionmaker,
                 bus=bus,
                 scheduler=Scheduler(router, sessionmaker, Publisher(bus)),
-                dispatch=dispatcher(resources, router),
+                ingest=RouterIngest(resources, router),
             )
     finally:
         await bus.stop()

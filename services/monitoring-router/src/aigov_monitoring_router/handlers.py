@@ -1,7 +1,8 @@
 """Event handlers: `async def on_<event>(event, *, session, router)`, one per event type.
 
-Each runs inside the idempotent transaction of `consumers.py` (the event id is claimed in
-`processed_events` in the same transaction), so a redelivered event has no second effect.
+Each runs inside the transaction of its batch (`consumers.py`: the batch's event ids are
+claimed in `processed_events` in the same transaction), so a redelivered event has no second
+effect; the events before it in the batch have written through the same session.
 """
 
 from __future__ import annotations
