@@ -1,19 +1,20 @@
-"""Event handlers: `on_<event>(event, *, session, tiering)`, called by the consumer in one transaction.
+"""Event handlers: `on_<event>(event, *, state, tiering)`, applied in order to one batch's state.
 
-Each handler writes through `session` and publishes its decisions before returning; the
-consumer commits the transaction (with the processed-event row) only after the handler
-returned, and commits the offset after that. A crash anywhere redelivers the event; the
-decisions are then republished with the same deterministic ids, so nothing is lost and
-downstream consumers apply each decision once.
+The consumer loads a batch's systems, baselines and evaluations into a `BatchState`, calls
+the handler of each event in order (each sees what the ones before it changed, as if it
+had read the database after they committed), writes the state back with set-based
+statements and publishes the batch's decisions, all in the consumer's transaction. The
+transaction (with the processed-event rows) commits after that, then the offsets. A crash
+anywhere redelivers the batch; the decisions are then republished with the same
+deterministic ids, so nothing is lost and downstream consumers apply each decision once.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any, Final
 
 from aigov_events.catalog import (
     ApprovalGranted,
@@ -31,7 +32,7 @@ from aigov_events.catalog.enums import ApprovalScope, MaterialChangeKind, Tier
 from aigov_events.consumer import PermanentError
 from aigov_events.message import DomainEvent
 from aigov_events.producer import Publisher
-from aigov_tiering import service
+from aigov_tiering.batch import BatchState
 from aigov_tiering.decisions import (
     evaluation_change_id,
     manifest_change_id,
@@ -40,83 +41,91 @@ from aigov_tiering.decisions import (
 )
 from aigov_tiering.engine import decide
 from aigov_tiering.material import MeasuredMetric, compare_manifests, regressions
-from aigov_tiering.models import ApprovedBaseline
 from aigov_tiering.policy import PolicyPack
 from aigov_tiering.policy.errors import RuleEvaluationError
+from aigov_tiering.service import BaselineRecord, SystemRecord, now
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Tiering:
-    """What the handlers need besides the session: the active policy pack and a publisher."""
+    """What the handlers need besides the state: the active policy pack and a publisher."""
 
     pack: PolicyPack
     publisher: Publisher
 
 
-async def on_system_registered(
-    event: DomainEvent[SystemRegistered], *, session: AsyncSession, tiering: Tiering
+def on_system_registered(
+    event: DomainEvent[SystemRegistered], *, state: BatchState, tiering: Tiering
 ) -> None:
-    """Tier a newly registered system and publish `tier.assigned`."""
-    await _on_revision(event.payload, session=session, tiering=tiering)
+    """Tier a newly registered system: `tier.assigned`."""
+    _on_revision(event.payload, state=state, pack=tiering.pack)
 
 
-async def on_system_updated(
-    event: DomainEvent[SystemUpdated], *, session: AsyncSession, tiering: Tiering
+def on_system_updated(
+    event: DomainEvent[SystemUpdated], *, state: BatchState, tiering: Tiering
 ) -> None:
-    """Re-tier a new manifest revision, diff it against the approved one, publish the decisions."""
-    await _on_revision(event.payload, session=session, tiering=tiering)
+    """Re-tier a new manifest revision, diff it against the approved one: the decisions."""
+    _on_revision(event.payload, state=state, pack=tiering.pack)
 
 
-async def on_system_retired(
-    event: DomainEvent[SystemRetired], *, session: AsyncSession, tiering: Tiering
+def on_system_retired(
+    event: DomainEvent[SystemRetired], *, state: BatchState, tiering: Tiering
 ) -> None:
-    """Stop re-tiering a retired system."""
-    await service.retire_system(session, event.payload.system_id)
+    """Stop re-tiering a retired system (its history stays)."""
+    system = state.systems.get(event.payload.system_id)
+    if system is not None:
+        system.retired = True
+        system.updated_at = now()
+        state.touch_system(system.system_id)
 
 
-async def on_approval_granted(
-    event: DomainEvent[ApprovalGranted], *, session: AsyncSession, tiering: Tiering
+def on_approval_granted(
+    event: DomainEvent[ApprovalGranted], *, state: BatchState, tiering: Tiering
 ) -> None:
     """Make the approved manifest (and the release's evaluations) the system's baseline."""
     payload = event.payload
-    system = await service.get_system(session, payload.system_id)
+    system = state.systems.get(payload.system_id)
     if system is None:
         log.warning(
             "approval for a system tiering has not seen", extra={"system_id": payload.system_id}
         )
         return
     if payload.scope is ApprovalScope.MATERIAL_CHANGE:
-        baseline = await service.get_baseline(session, payload.system_id)
+        baseline = state.baselines.get(payload.system_id)
         if baseline is None or baseline.pending_change_id != payload.material_change_id:
             return  # approves an older change or one about evaluations: the baseline stands
         version, evaluations = baseline.version, baseline.evaluations
     else:
         version = payload.version
-        evaluations = await service.release_evaluations(
-            session, system_id=payload.system_id, version=version
+        evaluations = state.release_evaluations(payload.system_id, version)
+    state.save_baseline(
+        BaselineRecord(
+            system_id=system.system_id,
+            revision=system.revision,
+            manifest_sha256=system.manifest_sha256,
+            manifest=system.manifest,
+            version=version,
+            evaluations=evaluations,
+            pending_change_id=None,
+            pending_changes=None,
+            approved_at=now(),
         )
-    await service.save_baseline(session, system=system, version=version, evaluations=evaluations)
+    )
 
 
-async def on_evaluation_completed(
-    event: DomainEvent[EvaluationCompleted], *, session: AsyncSession, tiering: Tiering
+def on_evaluation_completed(
+    event: DomainEvent[EvaluationCompleted], *, state: BatchState, tiering: Tiering
 ) -> None:
-    """Keep the release's metrics; publish a material change if they regress against the baseline."""
+    """Keep the release's metrics; a material change if they regress against the baseline."""
     payload = event.payload
     metrics = {
         metric.name: {"value": metric.value, "higher_is_better": metric.higher_is_better}
         for metric in payload.metrics
     }
-    await service.save_evaluation(
-        session,
-        system_id=payload.system_id,
-        version=payload.version,
-        suite=payload.suite,
-        metrics=metrics,
-    )
-    baseline = await service.get_baseline(session, payload.system_id)
+    state.record_evaluation((payload.system_id, payload.version, payload.suite), metrics)
+    baseline = state.baselines.get(payload.system_id)
     if baseline is None or baseline.version == payload.version:
         return
     before = baseline.evaluations.get(payload.suite)
@@ -139,15 +148,32 @@ async def on_evaluation_completed(
         ),
         voids_approvals_of=payload.version,
     )
-    events = [material_change_event(change)]
-    await service.record_decisions(session, events, policy_sha256=tiering.pack.ref.sha256)
-    await tiering.publisher.publish_batch(events)
+    state.issue([material_change_event(change)])
 
 
-async def _on_revision(
-    payload: SystemRegistered | SystemUpdated, *, session: AsyncSession, tiering: Tiering
+Handler = Callable[..., None]
+
+#: The handler of each event type tiering consumes; other lifecycle events are not its business.
+HANDLERS: Final[Mapping[str, Handler]] = {
+    SystemRegistered.event_type: on_system_registered,
+    SystemUpdated.event_type: on_system_updated,
+    SystemRetired.event_type: on_system_retired,
+    ApprovalGranted.event_type: on_approval_granted,
+    EvaluationCompleted.event_type: on_evaluation_completed,
+}
+
+
+def apply(event: DomainEvent[Any], *, state: BatchState, tiering: Tiering) -> None:
+    """Apply one event of a batch to the batch's state (events without a handler: nothing)."""
+    handler = HANDLERS.get(event.type)
+    if handler is not None:
+        handler(event, state=state, tiering=tiering)
+
+
+def _on_revision(
+    payload: SystemRegistered | SystemUpdated, *, state: BatchState, pack: PolicyPack
 ) -> None:
-    known = await service.get_system(session, payload.system_id)
+    known = state.systems.get(payload.system_id)
     if known is not None and payload.revision <= known.revision:
         # Keys order events per system, so this is a replay of history: never go backwards.
         log.info(
@@ -155,7 +181,6 @@ async def _on_revision(
             extra={"system_id": payload.system_id, "revision": payload.revision},
         )
         return
-    pack = tiering.pack
     try:
         decision = decide(payload.manifest, pack)
     except RuleEvaluationError as exc:
@@ -167,38 +192,39 @@ async def _on_revision(
         previous_tier=None if known is None else Tier(known.tier),
     )
     document = payload.manifest.to_document()
-    events: list[DomainEvent[Any]] = [tier_event(tier_assigned)]
+    published = tier_event(tier_assigned)
+    events: list[DomainEvent[Any]] = [published]
     if known is not None:
-        change = await _material_change(
-            payload, document, known.manifest, known.revision, session=session, pack=pack
-        )
+        change = _material_change(payload, document, known.manifest, state=state, pack=pack)
         if change is not None:
             events.append(material_change_event(change))
-    await service.save_system(
-        session,
-        system_id=payload.system_id,
-        revision=payload.revision,
-        manifest_sha256=payload.manifest_sha256,
-        manifest=document,
-        tier=tier_assigned.tier.value,
-        decision=tier_assigned.model_dump(mode="json", exclude_none=True),
-        policy_sha256=pack.ref.sha256,
+    state.save_system(
+        SystemRecord(
+            system_id=payload.system_id,
+            revision=payload.revision,
+            manifest_sha256=payload.manifest_sha256,
+            manifest=document,
+            tier=tier_assigned.tier.value,
+            # The payload as published (serialising the decision again would cost as much).
+            decision=_as_stored(published),
+            policy_sha256=pack.ref.sha256,
+            retired=False,
+            updated_at=now(),
+        )
     )
-    await service.record_decisions(session, events, policy_sha256=pack.ref.sha256)
-    await tiering.publisher.publish_batch(events)
+    state.issue(events)
 
 
-async def _material_change(
+def _material_change(
     payload: SystemRegistered | SystemUpdated,
     document: dict[str, Any],
     previous: dict[str, Any],
-    previous_revision: int,
     *,
-    session: AsyncSession,
+    state: BatchState,
     pack: PolicyPack,
 ) -> MaterialChangeDetected | None:
     """Diff against the approved manifest (else the previous one, for the record only)."""
-    baseline = await service.get_baseline(session, payload.system_id)
+    baseline = state.baselines.get(payload.system_id)
     against = previous if baseline is None else baseline.manifest
     comparison = compare_manifests(against, document, pack)
     changes = [change.model_dump(mode="json") for change in comparison.material]
@@ -206,29 +232,36 @@ async def _material_change(
         baseline is not None and comparison.is_material and changes != baseline.pending_changes
     )
     change_id = manifest_change_id(payload.system_id, payload.revision) if publish else None
-    await service.save_manifest_change(
-        session,
-        system_id=payload.system_id,
-        revision=payload.revision,
-        baseline_revision=None if baseline is None else baseline.revision,
-        changes=changes,
-        non_material_fields=comparison.non_material_fields,
-        change_id=change_id,
+    state.record_manifest_change(
+        {
+            "system_id": payload.system_id,
+            "revision": payload.revision,
+            "baseline_revision": None if baseline is None else baseline.revision,
+            "material": bool(changes),
+            "changes": changes,
+            "non_material_fields": list(comparison.non_material_fields),
+            "change_id": change_id,
+            "recorded_at": now(),
+        }
     )
     if baseline is not None and not comparison.is_material:
         # Reverted to the approved material fields: a later change is new again. (Downstream,
         # the published change still awaits an approval: no event withdraws it.)
-        service.clear_pending(baseline)
+        baseline.pending_change_id = None
+        baseline.pending_changes = None
+        state.touch_baseline(baseline.system_id)
     if baseline is None or change_id is None:
         # Nothing approved yet (nothing to void), or the same change is already pending.
         return None
-    service.mark_pending(baseline, change_id=change_id, changes=changes)
+    baseline.pending_change_id = change_id
+    baseline.pending_changes = changes
+    state.touch_baseline(baseline.system_id)
     return _manifest_change(payload, baseline, comparison.material, change_id)
 
 
 def _manifest_change(
     payload: SystemRegistered | SystemUpdated,
-    baseline: ApprovedBaseline,
+    baseline: BaselineRecord,
     material: tuple[Any, ...],
     change_id: str,
 ) -> MaterialChangeDetected:
@@ -252,6 +285,13 @@ def _manifest_change(
         ),
         voids_approvals_of=baseline.version,
     )
+
+
+def _as_stored(event: DomainEvent[Any]) -> dict[str, Any]:
+    data = event.envelope.data
+    if not isinstance(data, dict):
+        raise TypeError(f"{event.type} carries no JSON object")  # tier_event always does
+    return data
 
 
 def _measured(metrics: dict[str, Any]) -> dict[str, MeasuredMetric]:
