@@ -407,8 +407,13 @@ class ConsumerRunner:
         return half + await self._settle(deliveries[half:])
 
     def _count_ok(self, deliveries: Sequence[_Delivery]) -> None:
+        # One counter update per topic, not per record: the label lookup was 4% of the
+        # ledger consumer's CPU.
+        per_topic: dict[str, int] = {}
         for delivery in deliveries:
-            HANDLED.labels(self.group, delivery.record.topic, "ok").inc()
+            per_topic[delivery.record.topic] = per_topic.get(delivery.record.topic, 0) + 1
+        for topic, count in per_topic.items():
+            HANDLED.labels(self.group, topic, "ok").inc(count)
 
     async def _call_batch(self, deliveries: Sequence[_Delivery]) -> None:
         """One call of the batch handler, in a span linked to every record's trace."""

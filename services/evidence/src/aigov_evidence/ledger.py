@@ -56,7 +56,12 @@ class LedgerEntry:
 
 def release_version(payload: EventPayload) -> str | None:
     """The release an event is about, if any (a rollback is about the release it removes)."""
-    version = getattr(payload, "version", None) or getattr(payload, "from_version", None)
+    # Only declared fields are read: getattr of a field a model lacks goes through pydantic's
+    # __getattr__ and an AttributeError, 5% of the ledger consumer's CPU per record.
+    fields = type(payload).model_fields
+    version = getattr(payload, "version", None) if "version" in fields else None
+    if not version and "from_version" in fields:
+        version = getattr(payload, "from_version", None)
     return str(version) if version is not None else None
 
 
