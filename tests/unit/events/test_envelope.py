@@ -122,6 +122,28 @@ class TestStrictness:
         with pytest.raises(InvalidEnvelope, match="data_base64"):
             from_mapping(_base(data={}, data_base64="e30="))
 
+    @pytest.mark.parametrize(
+        "attributes",
+        [
+            {"data": {}, "data_base64": "e30="},
+            {"dataschema": ""},
+            {"time": "2026-01-01T00:00:00"},
+            {"subject": 7},
+            {"myext": 1.5},
+            {"specversion": "0.3"},
+        ],
+        ids=["data-and-base64", "empty-dataschema", "naive-time", "subject", "ext", "spec"],
+    )
+    def test_parsed_text_is_checked_like_a_built_mapping(self, attributes: dict[str, Any]) -> None:
+        # Parsing skips pydantic's validation of the envelope (its data is JSON already), so
+        # it must refuse everything from_mapping refuses, with the same reason.
+        with pytest.raises(InvalidEnvelope) as built:
+            from_mapping(_base(**attributes))
+        for parse in (parse_structured, lambda raw: parse_batch(b"[" + raw + b"]")):
+            with pytest.raises(InvalidEnvelope) as parsed:
+                parse(json.dumps(_base(**attributes)).encode())
+            assert str(parsed.value).removeprefix("[0] ") == str(built.value)
+
     def test_placeholder_base64_is_rejected_when_the_bytes_are_needed(self) -> None:
         event = parse_structured((CORPUS / "spec_json_format_binary_data_base64.json").read_bytes())
         with pytest.raises(InvalidEnvelope, match="base64"):

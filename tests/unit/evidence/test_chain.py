@@ -27,6 +27,21 @@ json_values = st.recursive(
     max_leaves=12,
 )
 payloads = st.dictionaries(st.text(min_size=1, max_size=8), json_values, max_size=5)
+ascii_text = st.text(st.characters(max_codepoint=127), max_size=20)
+#: Documents that take the fast path unless a number (or a string) looks like one Python
+#: prints differently from JCS: the path most recorded events take.
+ascii_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.from_regex(r"[0-9a-f.e+-]{0,24}", fullmatch=True)
+    | ascii_text,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(ascii_text, children, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def chain(payloads: list[dict[str, Any]]) -> list[str]:
@@ -44,6 +59,15 @@ class TestCanonicalJson:
     @given(json_values)
     def test_the_fast_path_agrees_with_the_reference_implementation(self, value: Any) -> None:
         assert canonical_json(value) == reference_canonical_json(value)
+
+    @given(ascii_values)
+    def test_the_unwalked_ascii_path_agrees_with_the_reference(self, value: Any) -> None:
+        assert canonical_json(value) == reference_canonical_json(value)
+
+    def test_strings_that_look_like_numbers_are_printed_as_they_are(self) -> None:
+        # They send the document down the careful path, which leaves strings alone.
+        document = {"digest": "1e+16", "version": "1.0", "n": "12345678901234567"}
+        assert canonical_json(document) == reference_canonical_json(document)
 
     def test_numbers_in_ecmascript_form(self) -> None:
         for number, text in [(1e-5, "0.00001"), (1e21, "1e+21"), (1e-7, "1e-7"), (-0.0, "0")]:

@@ -8,17 +8,31 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Column, Integer, MetaData, String, Table, event, func, insert, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import (
+    JSON,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aigov_runtime.database import (
+    UtcDateTime,
+    copy_rows,
     create_engine,
     create_sessionmaker,
     dialect_name,
@@ -43,6 +57,9 @@ def counters(metadata: MetaData) -> Table:
         Column("hits", Integer, nullable=False),
         # A reserved word: the proposed value has to be quoted (`excluded."order"`).
         Column("order", Integer, nullable=False),
+        # Types with bind processing, for copy_rows (which bypasses the INSERT compiler).
+        Column("detail", JSON, nullable=True),
+        Column("seen", UtcDateTime, nullable=True),
     )
 
 
@@ -124,11 +141,49 @@ async def insert_rows_writes_every_row_and_none_for_no_rows(
     assert (count, total) == (3000, sum(range(3000)))
 
 
+async def copy_rows_appends_in_the_callers_transaction(sessions: Sessions, table: Table) -> None:
+    """COPY (on PostgreSQL) is part of the transaction, even as its first statement; JSON
+    and times are processed as an INSERT would process them."""
+    at = datetime(2026, 12, 4, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    rows = [
+        {**row("a", "one", 1, 1), "detail": {"n": [1, 2.5, None]}, "seen": at},
+        {**row("b", "two", 2, 2), "detail": None, "seen": None},
+    ]
+    async with sessions() as session:
+        await session.begin()
+        await copy_rows(session, table, rows)
+        assert len(await stored(sessions, table)) == 0  # not visible outside yet
+        await session.rollback()
+    assert await stored(sessions, table) == {}
+    async with sessions() as session, session.begin():
+        await copy_rows(session, table, rows)
+        await copy_rows(session, table, [])
+    assert await stored(sessions, table) == {"a": ("one", 1, 1), "b": ("two", 2, 2)}
+    async with sessions() as session:
+        result = await session.execute(select(table.c.key, table.c.detail, table.c.seen))
+        extra = {key: (detail, seen) for key, detail, seen in result}
+    assert extra["a"] == ({"n": [1, 2.5, None]}, at)
+    assert extra["a"][1].utcoffset() == timedelta(0)
+    assert extra["b"][1] is None
+
+
+async def copy_rows_fails_whole_on_a_broken_key(sessions: Sessions, table: Table) -> None:
+    """A row that breaks a unique key fails the batch: none of its rows are kept."""
+    async with sessions() as session, session.begin():
+        await session.execute(table.insert().values(row("a", "first", 1, 1)))
+    with pytest.raises(IntegrityError):
+        async with sessions() as session, session.begin():
+            await copy_rows(session, table, [row("b", "new", 1, 1), row("a", "again", 2, 2)])
+    assert await stored(sessions, table) == {"a": ("first", 1, 1)}
+
+
 SCENARIOS = (
     insert_ignore_keeps_the_existing_row,
     insert_if_new_says_whether_it_inserted,
     upsert_updates_from_the_proposed_row_where_allowed,
     insert_rows_writes_every_row_and_none_for_no_rows,
+    copy_rows_appends_in_the_callers_transaction,
+    copy_rows_fails_whole_on_a_broken_key,
 )
 
 

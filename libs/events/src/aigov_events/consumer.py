@@ -44,9 +44,9 @@ from aigov_events.bus import (
     TopicPartition,
 )
 from aigov_events.catalog import EventPayload
-from aigov_events.envelope import format_time, from_kafka_record, now
+from aigov_events.envelope import format_time, now
 from aigov_events.errors import EventError
-from aigov_events.message import DomainEvent, decode
+from aigov_events.message import DomainEvent, decode_record
 from aigov_events.topics import dlq
 
 log = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ class ConsumerRunner:
             if tp in blocked:
                 continue
             try:
-                event = decode(from_kafka_record(record.value, record.headers))
+                event = decode_record(record.value, record.headers)
             except EventError as exc:
                 if await self._dead_letter(record, exc, attempts=0, reason="undecodable"):
                     finished[index] = True

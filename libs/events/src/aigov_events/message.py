@@ -8,12 +8,21 @@ contract and returns it with its typed payload.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Generic, TypeVar
 
+from pydantic_core import to_json
+
 from aigov_events.catalog import EventPayload, topic_for, validate_payload
-from aigov_events.envelope import JSON_CONTENT_TYPE, CloudEvent, is_json_content_type, now
+from aigov_events.envelope import (
+    JSON_CONTENT_TYPE,
+    CloudEvent,
+    is_json_content_type,
+    now,
+    read_kafka_record,
+)
 from aigov_events.errors import InvalidEnvelope
 
 P = TypeVar("P", bound=EventPayload)
@@ -86,10 +95,13 @@ def new_event(
     return DomainEvent(envelope=envelope, payload=payload)
 
 
-def decode(envelope: CloudEvent) -> DomainEvent[EventPayload]:
+def decode(envelope: CloudEvent, *, data_json: bytes | None = None) -> DomainEvent[EventPayload]:
     """Check a CloudEvent against aigov's contract and return it with its typed payload.
 
-    Raises `UnknownEventType`, `InvalidPayload` or `InvalidEnvelope` naming what is wrong.
+    `data_json` is the JSON text `envelope.data` was parsed from, when the caller has it
+    (a binary-mode record's value): the payload is validated from it instead of printing
+    the data again. Raises `UnknownEventType`, `InvalidPayload` or `InvalidEnvelope`
+    naming what is wrong.
     """
     if not is_json_content_type(envelope.datacontenttype):
         raise InvalidEnvelope(
@@ -97,7 +109,10 @@ def decode(envelope: CloudEvent) -> DomainEvent[EventPayload]:
         )
     if envelope.data_base64 is not None:
         raise InvalidEnvelope("data_base64: aigov events carry JSON data in `data`")
-    payload = validate_payload(envelope.type, envelope.data)
+    if data_json is None:
+        # Printed as JSON, not passed as is: a string `data` is a JSON string, never JSON text.
+        data_json = to_json(envelope.data, inf_nan_mode="constants")
+    payload = validate_payload(envelope.type, data_json)
     if envelope.time is None:
         raise InvalidEnvelope("time: required on aigov events")
     if not envelope.actor:
@@ -121,3 +136,11 @@ def decode(envelope: CloudEvent) -> DomainEvent[EventPayload]:
             }
         )
     return DomainEvent(envelope=envelope, payload=payload)
+
+
+def decode_record(
+    value: bytes | None, headers: Sequence[tuple[str, bytes]]
+) -> DomainEvent[EventPayload]:
+    """Decode a Kafka record (binary or structured mode) into a validated aigov event."""
+    envelope, data_json = read_kafka_record(value, headers)
+    return decode(envelope, data_json=data_json)

@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg  # type: ignore[import-untyped]
 from fastapi import Request
 from sqlalchemy import DateTime, Insert, Table, TypeDecorator, alias, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import DatabaseError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -31,6 +33,7 @@ from aigov_runtime.health import ReadinessCheck
 
 __all__ = [
     "UtcDateTime",
+    "copy_rows",
     "create_engine",
     "create_sessionmaker",
     "database_check",
@@ -240,3 +243,46 @@ async def insert_rows(
     """
     if rows:
         await session.execute(statement, list(rows))
+
+
+async def copy_rows(session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append `rows` to `table` in the session's transaction, as a plain INSERT of each would.
+
+    On PostgreSQL the rows go in by one COPY on the session's own connection: for an
+    append-only table written in batches (the ledger) that is about half the database's
+    work of a prepared INSERT per row. Values pass through each column type's bind
+    processing first (JSON is printed, UTC times normalised), as in an INSERT. Every row
+    has the first row's columns. A broken constraint fails the statement, as an INSERT
+    would. Elsewhere (SQLite) this is `insert_rows` of a plain INSERT.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        await insert_rows(session, table.insert(), rows)
+        return
+    names = list(rows[0])
+    columns: list[list[Any]] = []
+    for name in names:
+        # Column by column: one map() per column instead of a Python call per value.
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values = [row[name] for row in rows]
+        columns.append(values if process is None else list(map(process, values)))
+    records = list(zip(*columns, strict=True))
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN with the first statement; a COPY before
+        # any would commit on its own, outside the caller's transaction.
+        await connection.execute(text("SELECT 1"))
+    statement = f"COPY {table.fullname} ({', '.join(names)}) FROM STDIN"
+    try:
+        await driver.copy_records_to_table(
+            table.name, records=records, columns=names, schema_name=table.schema
+        )
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        # The driver's own error, as SQLAlchemy would have raised it for an INSERT.
+        raise IntegrityError(statement, None, exc) from exc
+    except asyncpg.PostgresError as exc:
+        raise DatabaseError(statement, None, exc) from exc

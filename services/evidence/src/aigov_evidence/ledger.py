@@ -25,7 +25,7 @@ from aigov_events.envelope import to_mapping
 from aigov_events.message import ACTOR, DomainEvent
 from aigov_evidence.chain import GENESIS_HASH, event_hash, link_hash
 from aigov_evidence.models import HEADS, LEDGER, LedgerRecord
-from aigov_runtime.database import dialect_name, excluded, insert_rows, upsert
+from aigov_runtime.database import copy_rows, dialect_name, excluded, insert_rows, upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +56,10 @@ class LedgerEntry:
 
 def release_version(payload: EventPayload) -> str | None:
     """The release an event is about, if any (a rollback is about the release it removes)."""
-    # Only declared fields are read: getattr of a field a model lacks goes through pydantic's
-    # __getattr__ and an AttributeError, 5% of the ledger consumer's CPU per record.
-    fields = type(payload).model_fields
-    version = getattr(payload, "version", None) if "version" in fields else None
-    if not version and "from_version" in fields:
-        version = getattr(payload, "from_version", None)
+    # A model's fields are its __dict__: getattr of a field a model lacks goes through
+    # pydantic's __getattr__ and an AttributeError, 5% of the ledger consumer's CPU.
+    fields = payload.__dict__
+    version = fields.get("version") or fields.get("from_version")
     return str(version) if version is not None else None
 
 
@@ -157,7 +155,7 @@ async def append(session: AsyncSession, entries: Sequence[LedgerEntry]) -> list[
             }
         )
         appended.append(replace(entry, sequence=sequence))
-    await insert_rows(session, LEDGER.insert(), rows)
+    await copy_rows(session, LEDGER, rows)
     touched = {entry.system_id for entry in appended}
     proposed = excluded(HEADS)
     statement = upsert(
