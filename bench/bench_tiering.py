@@ -241,12 +241,12 @@ def _py_spy() -> str:
 CATEGORIES: list[tuple[str, str]] = [
     ("`decide()`: the policy evaluation itself", r"decide \(aigov_tiering/engine\.py"),
     (
-        "decision events built (`tier_event` -> `new_event`: payload dump, envelope validation)",
+        "decision events built (`tier_event` -> `new_event`: payload dump, envelope checks)",
         r"tier_event \(",
     ),
     (
         "incoming records decoded (envelope + manifest validation)",
-        r"decode \(aigov_events/message\.py|from_kafka_record",
+        r"decode_record|decode \(aigov_events/message\.py|from_kafka_record",
     ),
     (
         "the benchmark's own publisher",

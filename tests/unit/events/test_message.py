@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from aigov_events.catalog import MODELS, EventPayload
-from aigov_events.envelope import dump_structured, from_kafka_record, to_kafka_binary
+from aigov_events.envelope import (
+    CloudEvent,
+    dump_structured,
+    from_kafka_record,
+    json_event,
+    to_kafka_binary,
+)
 from aigov_events.errors import InvalidEnvelope, InvalidPayload
 from aigov_events.message import decode, decode_record, new_event
 
@@ -15,6 +22,58 @@ from aigov_events.message import decode, decode_record, new_event
 def _published(model: type[EventPayload]) -> tuple[bytes | None, list[tuple[str, bytes]]]:
     event = new_event(model.model_validate(model.example), source="/test", actor="ci")
     return to_kafka_binary(event.envelope)
+
+
+class TestNewEvent:
+    @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.event_type)
+    def test_the_envelope_is_the_one_the_model_would_validate(
+        self, model: type[EventPayload]
+    ) -> None:
+        # new_event builds its envelope without walking the data as JsonValue again:
+        # the validated model of the same attributes must be equal, field for field.
+        event = new_event(model.model_validate(model.example), source="/test", actor="ci")
+        envelope = event.envelope
+        validated = CloudEvent(
+            id=envelope.id,
+            source=envelope.source,
+            type=envelope.type,
+            subject=envelope.subject,
+            time=envelope.time,
+            datacontenttype=envelope.datacontenttype,
+            data=envelope.data,
+            extensions=envelope.extensions,
+        )
+        assert validated == event.envelope
+        assert validated.model_fields_set == event.envelope.model_fields_set
+
+    @pytest.mark.parametrize(
+        ("attributes", "named"),
+        [
+            ({"id": ""}, "id"),
+            ({"source": ""}, "source"),
+            ({"type": 3}, "type"),
+            ({"subject": 3}, "subject"),
+            ({"time": datetime(2026, 1, 1)}, "time"),
+            ({"extensions": {"Actor": "x"}}, "Actor"),
+            ({"extensions": {"id": "x"}}, "id"),
+            ({"extensions": {"count": 2**40}}, "32-bit"),
+            ({"extensions": {"flag": None}}, "null"),
+        ],
+    )
+    def test_a_bad_attribute_is_refused_and_named(
+        self, attributes: dict[str, object], named: str
+    ) -> None:
+        good: dict[str, object] = {
+            "id": "e-1",
+            "source": "/test",
+            "type": "io.aigov.test.v1",
+            "time": datetime(2026, 1, 1, tzinfo=UTC),
+            "data": {"a": 1},
+            "subject": "sys-1",
+            "extensions": {"actor": "ci"},
+        }
+        with pytest.raises(InvalidEnvelope, match=named):
+            json_event(**{**good, **attributes})  # type: ignore[arg-type]
 
 
 class TestDecodeRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypedDict
@@ -11,6 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel
 
+from aigov_runtime import heap
 from aigov_runtime.app import build_service_app
 from aigov_runtime.auth import CurrentPrincipal
 from aigov_runtime.health import ReadinessChecks
@@ -99,6 +101,31 @@ class TestLifespan:
         # The lifespan has ended; talk to the app directly, as a late request would.
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
             assert (await client.get("/readyz")).status_code == 503
+
+    async def test_a_running_app_freezes_its_startup_heap_and_collects_young_garbage_late(
+        self, make_app: Callable[..., FastAPI]
+    ) -> None:
+        saved = gc.get_threshold()
+        gc.set_threshold(700, 10, 10)
+        try:
+            async with app_client(make_app()):
+                assert gc.get_threshold() == (heap.YOUNG_THRESHOLD, 10, 10)
+                assert gc.get_freeze_count() > 0
+            # Stopped: what was frozen goes back to the collector, the threshold stays.
+            assert gc.get_freeze_count() == 0
+        finally:
+            gc.set_threshold(*saved)
+
+    async def test_a_collector_switched_off_stays_off(
+        self, make_app: Callable[..., FastAPI]
+    ) -> None:
+        saved = gc.get_threshold()
+        gc.set_threshold(0)
+        try:
+            async with app_client(make_app()):
+                assert gc.get_threshold()[0] == 0
+        finally:
+            gc.set_threshold(*saved)
 
     async def test_failing_service_startup_fails_the_app(
         self, make_settings: SettingsFactory

@@ -17,9 +17,9 @@ from pydantic_core import to_json
 
 from aigov_events.catalog import EventPayload, topic_for, validate_payload
 from aigov_events.envelope import (
-    JSON_CONTENT_TYPE,
     CloudEvent,
     is_json_content_type,
+    json_event,
     now,
     read_kafka_record,
 )
@@ -82,13 +82,12 @@ def new_event(
     time: datetime | None = None,
 ) -> DomainEvent[P]:
     """Wrap a catalog payload in a complete envelope, keyed by its AI system."""
-    envelope = CloudEvent(
+    envelope = json_event(
         id=event_id or str(uuid.uuid4()),
         source=source,
         type=payload.event_type,
         subject=payload.system_id,
         time=time or now(),
-        datacontenttype=JSON_CONTENT_TYPE,
         data=payload.model_dump(mode="json", by_alias=True, exclude_none=True),
         extensions={ACTOR: actor, PARTITION_KEY: payload.system_id},
     )

@@ -19,6 +19,7 @@ from typing import Any, Final, TypeVar, cast
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.telemetry import TelemetryConfig
 
+from aigov_runtime import heap
 from aigov_runtime.auth import (
     BEARER_SCHEME_NAME,
     TokenRegistry,
@@ -99,6 +100,7 @@ def build_service_app(
             else:
                 checks = readiness_checks
             install_readiness_checks(app, checks)
+            heap.after_startup()
             logger.info(
                 "%s ready to serve",
                 service,
@@ -110,6 +112,7 @@ def build_service_app(
                 logger.info("%s shutting down", service)
                 # From here on /readyz says "not ready" so no new traffic is routed to us.
                 install_readiness_checks(app, None)
+                heap.before_shutdown()
         logger.info("%s stopped", service)
 
     app = FastAPI(

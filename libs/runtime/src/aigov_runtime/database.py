@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 from fastapi import Request
+from pydantic_core import to_json
 from sqlalchemy import DateTime, Insert, Table, TypeDecorator, alias, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
@@ -100,6 +101,16 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def _json_text(value: Any) -> str:
+    """JSON columns' text: pydantic-core's serializer, not `json.dumps`.
+
+    The same JSON values `json.dumps` writes, compact and in UTF-8 (NaN and Infinity as
+    their constants, so a value PostgreSQL refuses is still refused), at a fraction of the
+    CPU: JSON parameters were a tenth of the tiering consumer's profile.
+    """
+    return to_json(value, inf_nan_mode="constants").decode()
+
+
 def create_engine(url: str | URL, *, schema: str | None = None, **options: Any) -> AsyncEngine:
     """An async engine for `url`; SQLite gets its directory created and WAL mode enabled.
 
@@ -108,6 +119,7 @@ def create_engine(url: str | URL, *, schema: str | None = None, **options: Any) 
     service's, even in one database. SQLite files are per service already and ignore it.
     """
     parsed = make_url(url)
+    options.setdefault("json_serializer", _json_text)
     if schema is not None and parsed.get_backend_name() == "postgresql":
         connect_args = options.setdefault("connect_args", {})
         connect_args.setdefault("server_settings", {})["search_path"] = schema
