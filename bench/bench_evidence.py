@@ -75,6 +75,7 @@ from aigov_evidence.ledger import LedgerEntry, entry_from_event  # noqa: E402
 from aigov_evidence.models import LEDGER, SYSTEMS  # noqa: E402
 from aigov_evidence.rebuild import rebuild_projections  # noqa: E402
 from aigov_evidence.settings import Settings  # noqa: E402
+from aigov_runtime import heap  # noqa: E402
 from aigov_runtime.database import create_engine, create_sessionmaker  # noqa: E402
 from aigov_runtime.migrations import upgrade_to_head  # noqa: E402
 from aigov_runtime.resources import open_bus  # noqa: E402
@@ -453,6 +454,7 @@ async def consume(settings: Settings, count: int) -> dict[str, float]:
         max_records=settings.evidence_batch_size,
     )
     progress("consuming into the ledger")
+    heap.after_startup()  # as the service's lifespan does once it is ready
     task = asyncio.create_task(consumer.run())
     await consumer.wait_started()
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -472,6 +474,7 @@ async def consume(settings: Settings, count: int) -> dict[str, float]:
     cpu = time.process_time() - cpu_started
     consumer.stop()
     await task
+    heap.before_shutdown()
     await bus.stop()
     await engine.dispose()
     return {

@@ -5,7 +5,8 @@ the same suite: round trip, retries with exactly-once effects in PostgreSQL,
 redelivery after a crash, dead letters, per-key ordering over 3 partitions,
 consumer groups, aborted batches, trace propagation, graceful stop and lag, and the
 batch-handler contract (splitting a failing batch, poison in a batch, commit after the
-handler, redelivery after a crash before the commit).
+handler, redelivery after a crash before the commit, the next batch read ahead but
+handled and committed only after the current one, and read again after a stop).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from aigov_events.bus import (
     Bus,
     BusError,
+    IncomingRecord,
     NamespacedBus,
     OutgoingRecord,
     Subscription,
@@ -580,6 +582,8 @@ class WatchedBus(DelegatingBus):
         self.commit_reached = asyncio.Event()
         self.committed = asyncio.Event()
         self.subscriptions: list[WatchedSubscription] = []
+        self.polled: list[str] = []  # ids (ce_id) of the records polls returned, in order
+        self.poll_returned = asyncio.Event()
 
     def wrap(self, member: Subscription) -> Subscription:
         subscription = WatchedSubscription(member, self)
@@ -593,6 +597,13 @@ class WatchedSubscription(DelegatingSubscription):
     def __init__(self, inner: Subscription, bus: WatchedBus) -> None:
         super().__init__(inner)
         self._bus = bus
+
+    async def poll(self, *, max_wait: float, max_records: int) -> list[IncomingRecord]:
+        records = await self.inner.poll(max_wait=max_wait, max_records=max_records)
+        self._bus.polled.extend(dict(r.headers)["ce_id"].decode() for r in records)
+        if records:
+            self._bus.poll_returned.set()
+        return records
 
     async def commit(self, offsets: Mapping[TopicPartition, int]) -> None:
         self._bus.commit_reached.set()
@@ -775,3 +786,88 @@ class TestBatchHandlers:
         assert handled == [ids]  # the redelivered batch had nothing new
         assert await store.count(store.effects) == 3
         assert await store.count(store.processed) == 3
+
+    async def test_the_next_batch_is_read_during_a_call_but_handled_and_committed_after_it(
+        self, bus: Bus
+    ) -> None:
+        first = [retired("sys-ahead", reason=f"first {i}") for i in range(3)]
+        second = [retired("sys-ahead", reason=f"second {i}") for i in range(2)]
+        positions = await Publisher(bus).publish_batch(first)
+        tp = (LIFECYCLE, positions[0].partition)
+        watched = WatchedBus(bus)
+        entered, release = asyncio.Event(), asyncio.Event()
+        calls: list[list[str]] = []
+
+        async def blocking(batch: Sequence[DomainEvent[Any]]) -> None:
+            calls.append([e.id for e in batch])
+            entered.set()
+            await release.wait()  # the first batch's transaction is still open
+
+        runner = ConsumerRunner(
+            watched, group=group_name(), topics=[LIFECYCLE], batch_handler=blocking
+        )
+        task = asyncio.create_task(runner.run())
+        try:
+            await asyncio.wait_for(entered.wait(), 45)
+            watched.poll_returned.clear()
+            later = await Publisher(bus).publish_batch(second)
+            await asyncio.wait_for(watched.poll_returned.wait(), 30)
+            # Read and decoded while the first call waits: not handled, nothing committed.
+            assert watched.polled == [e.id for e in first + second]
+            assert calls == [[e.id for e in first]]
+            assert watched.commits == []
+            release.set()
+            deadline = time.monotonic() + 30
+            while len(watched.commits) < 2:
+                assert time.monotonic() < deadline, "the second batch was not committed"
+                await asyncio.sleep(0.02)
+        finally:
+            release.set()
+            runner.stop()
+            await asyncio.wait_for(task, 30)
+        assert calls == [[e.id for e in first], [e.id for e in second]]
+        assert watched.commits[:2] == [
+            {tp: positions[-1].offset + 1},
+            {tp: later[-1].offset + 1},
+        ]
+
+    async def test_a_batch_read_ahead_when_the_runner_stops_is_read_again_by_the_next(
+        self, bus: Bus
+    ) -> None:
+        first = [retired("sys-ahead-stop", reason=f"first {i}") for i in range(2)]
+        second = [retired("sys-ahead-stop", reason=f"second {i}") for i in range(3)]
+        await Publisher(bus).publish_batch(first)
+        watched = WatchedBus(bus)
+        entered, release = asyncio.Event(), asyncio.Event()
+        handled: list[str] = []
+
+        async def blocking(batch: Sequence[DomainEvent[Any]]) -> None:
+            entered.set()
+            await release.wait()
+            handled.extend(e.id for e in batch)
+
+        group = group_name()
+        runner = ConsumerRunner(watched, group=group, topics=[LIFECYCLE], batch_handler=blocking)
+        task = asyncio.create_task(runner.run())
+        try:
+            await asyncio.wait_for(entered.wait(), 45)
+            watched.poll_returned.clear()
+            await Publisher(bus).publish_batch(second)
+            await asyncio.wait_for(watched.poll_returned.wait(), 30)
+            runner.stop()  # the second batch is read ahead, not handled
+            release.set()
+            await asyncio.wait_for(task, 30)
+        finally:
+            release.set()
+            runner.stop()
+        assert handled == [e.id for e in first]
+        assert len(watched.commits) == 1
+
+        after: list[str] = []
+
+        async def remember(batch: Sequence[DomainEvent[Any]]) -> None:
+            after.extend(e.id for e in batch)
+
+        successor = ConsumerRunner(bus, group=group, topics=[LIFECYCLE], batch_handler=remember)
+        await run_until(successor, lambda: len(after) >= 3)
+        assert after == [e.id for e in second]

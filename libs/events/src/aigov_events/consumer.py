@@ -12,6 +12,13 @@ error and its origin in headers; the rest of the batch still commits. So one bad
 never blocks its partition, nothing is dropped silently, and records of one partition
 are handled strictly in offset order.
 
+While a batch is handled the runner already reads and decodes the next one: a handler
+spends much of its call waiting on its database, and decoding is most of a consumer's
+own CPU. That batch is only read ahead, never handled or committed early: if the runner
+stops, it is dropped and read again by whoever owns its partitions next; if a partition
+of the current batch is read again from an unfinished record, the read-ahead records of
+that partition are dropped too, so each partition is still handled strictly in order.
+
 Per-record handlers (`Handler`, `Dispatcher`) are a thin layer over the same loop: they
 are called for each event of the batch in order, and a failure is attributed to its
 record, which is retried and dead-lettered alone without repeating the ones before it.
@@ -28,7 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, TypeVar
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
@@ -83,6 +90,9 @@ _MAX_ERROR_BYTES: Final = 4096
 _MAX_BATCH_LINKS: Final = 128
 # Poll failures beyond this many in a row no longer lengthen the backoff (it is capped anyway).
 _MAX_BACKOFF_STEPS: Final = 10
+# Records decoded between two yields to the event loop while a batch is read ahead, so the
+# batch in flight gets its database replies without waiting for the whole next batch.
+_DECODE_SLICE: Final = 100
 
 HANDLED = Counter(
     "aigov_events_handled_total",
@@ -193,6 +203,13 @@ class _Delivery:
     event: DomainEvent[Any]
 
 
+class _Polled(NamedTuple):
+    """One poll's records and, for each, its decoded event or why it is undecodable."""
+
+    records: list[IncomingRecord]
+    decoded: list[DomainEvent[Any] | EventError]
+
+
 class _PartlyHandled(Exception):
     """The first `handled` deliveries of a call are finished; the next one failed (the cause)."""
 
@@ -267,15 +284,61 @@ class ConsumerRunner:
         await subscription.start()
         self._started.set()
         log.info("consumer started", extra={"group": self.group, "topics": list(self._topics)})
+        ahead: asyncio.Future[_Polled] | None = None
         try:
             while not self._stopping.is_set():
-                records = await self._poll(subscription)
-                if records:
-                    await self._process(subscription, records)
+                polled = await ahead if ahead is not None else await self._read(subscription)
+                ahead = None
+                if polled.records:
+                    ahead = asyncio.ensure_future(self._read(subscription))
+                    rewind = await self._process(subscription, polled)
+                    if rewind:
+                        ahead = await self._rewind(subscription, rewind, ahead)
                 await self._report_lag(subscription)
         finally:
+            if ahead is not None:
+                # Read but never handled, so never committed: read again after a restart.
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
             await subscription.close()
             log.info("consumer stopped", extra={"group": self.group})
+
+    async def _read(self, subscription: Subscription) -> _Polled:
+        """Poll, then decode each record, yielding to the event loop now and then."""
+        records = await self._poll(subscription)
+        decoded: list[DomainEvent[Any] | EventError] = []
+        for start in range(0, len(records), _DECODE_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for record in records[start : start + _DECODE_SLICE]:
+                try:
+                    decoded.append(decode_record(record.value, record.headers))
+                except EventError as exc:
+                    decoded.append(exc)
+        return _Polled(records, decoded)
+
+    async def _rewind(
+        self,
+        subscription: Subscription,
+        rewind: dict[TopicPartition, int],
+        ahead: asyncio.Future[_Polled],
+    ) -> asyncio.Future[_Polled]:
+        """Read partitions again from their unfinished records; drop what was read ahead of them.
+
+        The seek waits for the read ahead to finish, so no poll is in flight when it moves
+        a partition's position.
+        """
+        polled = await ahead
+        for (topic, partition), offset in rewind.items():
+            await subscription.seek(topic, partition, offset)
+        kept = [
+            (record, decoded)
+            for record, decoded in zip(polled.records, polled.decoded, strict=True)
+            if (record.topic, record.partition) not in rewind
+        ]
+        rest: asyncio.Future[_Polled] = asyncio.get_running_loop().create_future()
+        rest.set_result(_Polled([r for r, _ in kept], [d for _, d in kept]))
+        return rest
 
     async def _poll(self, subscription: Subscription) -> list[IncomingRecord]:
         """The next records; while the bus refuses, wait with backoff (until stopping)."""
@@ -302,23 +365,28 @@ class ConsumerRunner:
                 if await self._sleep_unless_stopping(delay):
                     return []
 
-    async def _process(self, subscription: Subscription, records: list[IncomingRecord]) -> None:
-        """Finish one polled batch and commit, per partition, what is finished."""
+    async def _process(
+        self, subscription: Subscription, polled: _Polled
+    ) -> dict[TopicPartition, int]:
+        """Finish one polled batch and commit, per partition, what is finished.
+
+        Returns the partitions to read again and the offset of each one's first
+        unfinished record (empty unless the runner is stopping mid-batch).
+        """
         started = time.perf_counter()
+        records = polled.records
         BATCH_SIZE.labels(self.group).observe(len(records))
         finished = [False] * len(records)
         # Partitions whose poison record could not be dead-lettered: nothing after it is
         # handled now, the partition is read again from there.
         blocked: set[TopicPartition] = set()
         deliveries: list[_Delivery] = []
-        for index, record in enumerate(records):
+        for index, (record, event) in enumerate(zip(records, polled.decoded, strict=True)):
             tp = (record.topic, record.partition)
             if tp in blocked:
                 continue
-            try:
-                event = decode_record(record.value, record.headers)
-            except EventError as exc:
-                if await self._dead_letter(record, exc, attempts=0, reason="undecodable"):
+            if isinstance(event, EventError):
+                if await self._dead_letter(record, event, attempts=0, reason="undecodable"):
                     finished[index] = True
                 else:
                     blocked.add(tp)
@@ -332,8 +400,9 @@ class ConsumerRunner:
             settled = await self._settle(deliveries)
             for delivery in deliveries[:settled]:
                 finished[delivery.index] = True
-        await self._commit(subscription, records, finished)
+        rewind = await self._commit(subscription, records, finished)
         BATCH_SECONDS.labels(self.group).observe(time.perf_counter() - started)
+        return rewind
 
     async def _settle(self, deliveries: Sequence[_Delivery]) -> int:
         """Handle, or dead-letter, `deliveries` in order; how many are finished.
@@ -496,8 +565,8 @@ class ConsumerRunner:
         subscription: Subscription,
         records: Sequence[IncomingRecord],
         finished: Sequence[bool],
-    ) -> None:
-        """Commit each partition up to its first unfinished record; read that one again."""
+    ) -> dict[TopicPartition, int]:
+        """Commit each partition up to its first unfinished record; return those records' offsets."""
         progress: dict[TopicPartition, int] = {}
         rewind: dict[TopicPartition, int] = {}
         for record, done in zip(records, finished, strict=True):
@@ -508,10 +577,8 @@ class ConsumerRunner:
                 progress[tp] = record.offset + 1
             else:
                 rewind[tp] = record.offset
-        for (topic, partition), offset in rewind.items():
-            await subscription.seek(topic, partition, offset)
         if not progress:
-            return
+            return rewind
         try:
             await subscription.commit(progress)
         except BusError as exc:
@@ -519,6 +586,7 @@ class ConsumerRunner:
                 "offset commit failed; records will be redelivered",
                 extra={"group": self.group, "error": str(exc)},
             )
+        return rewind
 
     async def _sleep_unless_stopping(self, delay: float) -> bool:
         """Sleep `delay` seconds; True if stop() was called meanwhile."""
