@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -103,6 +104,28 @@ class TestDeterminism:
             return json.dumps(tier_assigned.model_dump(mode="json", exclude_none=True)).encode()
 
         assert payload() == payload()
+
+    @PROPERTY_SETTINGS
+    @given(documents(), documents())
+    def test_a_decision_does_not_depend_on_the_one_before_or_on_the_thread(
+        self, document: dict[str, Any], other: dict[str, Any]
+    ) -> None:
+        # A pack reuses one CEL context per thread, replacing the manifest's variables: no
+        # variable or definition of the previous manifest may leak into the next decision.
+        pack = default_pack()
+
+        def payload() -> dict[str, Any]:
+            decision = decide(AISystemManifest.model_validate(document), pack)
+            tier_assigned = decision.tier_assigned(
+                system_id="test-system", revision=3, manifest_sha256="a" * 64, previous_tier=None
+            )
+            return tier_assigned.model_dump(mode="json", exclude_none=True)
+
+        first = payload()
+        decide(AISystemManifest.model_validate(other), pack)
+        assert payload() == first
+        with ThreadPoolExecutor(max_workers=1) as pool:  # a thread of its own: a new context
+            assert pool.submit(payload).result() == first
 
     @PROPERTY_SETTINGS
     @given(documents(), st.randoms(use_true_random=False))

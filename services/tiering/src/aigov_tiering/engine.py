@@ -25,7 +25,6 @@ from aigov_events.catalog.decisions import (
 )
 from aigov_events.catalog.enums import EvidenceKind, Tier
 from aigov_events.catalog.manifest import AISystemManifest
-from aigov_tiering.policy.context import manifest_scope
 from aigov_tiering.policy.pack import SEVERITY, CompiledControl, CompiledRule, PolicyPack
 from aigov_tiering.policy.schema import PLACEHOLDER, EvidenceRule
 
@@ -72,7 +71,7 @@ class Decision:
 
 def decide(manifest: AISystemManifest, pack: PolicyPack) -> Decision:
     """Classify `manifest` under `pack`. Raises RuleEvaluationError if a pack expression fails."""
-    variables = manifest_scope(manifest.to_document(), pack.vocabulary, pack.definitions)
+    variables = pack.scopes.scope(manifest.to_document())
     tier, fired = _tier(variables, pack)
     requirements = pack.tiers[tier]
     approvals = tuple(requirements.approvals)

@@ -19,7 +19,6 @@ from pydantic import BaseModel, ValidationError
 from aigov_events.catalog.decisions import PolicyRef
 from aigov_events.catalog.enums import EvidenceKind
 from aigov_events.catalog.manifest import AISystemManifest
-from aigov_tiering.policy.context import manifest_scope
 from aigov_tiering.policy.errors import PolicyError, PolicyProblem, RuleEvaluationError
 from aigov_tiering.policy.expressions import Expression, compile_expression
 from aigov_tiering.policy.pack import CompiledControl, CompiledRule, PolicyPack
@@ -253,7 +252,7 @@ def _probe(pack: PolicyPack, compiler: _Compiler) -> None:
     problems: list[PolicyProblem] = []
     for manifest in _PROBES:
         try:
-            variables = manifest_scope(manifest.to_document(), pack.vocabulary, pack.definitions)
+            variables = pack.scopes.scope(manifest.to_document())
         except RuleEvaluationError as exc:
             problems.append(_problem_of(compiler, exc))
             continue

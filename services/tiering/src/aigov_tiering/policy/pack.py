@@ -8,6 +8,7 @@ from typing import Any
 
 from aigov_events.catalog.decisions import PolicyRef
 from aigov_events.catalog.enums import Tier
+from aigov_tiering.policy.context import ManifestScopes
 from aigov_tiering.policy.expressions import Expression
 from aigov_tiering.policy.schema import (
     Control,
@@ -59,6 +60,14 @@ class PolicyPack:
     """The parsed files (file name -> content), as hashed: what `GET /v1/policies` shows."""
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     """Values derived from the pack alone (e.g. a control's requirements per tier), built once."""
+
+    @property
+    def scopes(self) -> ManifestScopes:
+        """The CEL contexts this pack evaluates manifests in (its vocabulary converted once)."""
+        scopes = self.memo.get(ManifestScopes)
+        if not isinstance(scopes, ManifestScopes):
+            scopes = self.memo[ManifestScopes] = ManifestScopes(self.vocabulary, self.definitions)
+        return scopes
 
     @property
     def version_label(self) -> str:
