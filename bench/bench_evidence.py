@@ -746,55 +746,45 @@ held the event loop for the whole gate run at 1,000,000 records (0 requests answ
 
 PROFILE = """## Where the consumer's time goes
 
-The consumer is bound by its own process's CPU: its CPU per event times its events/s is 0.7
-to 1 core (the rest is waiting on its statements), while the database takes the same rows by
-COPY several times faster with a tenth of the client CPU. Profile: py-spy
-(250 Hz, on-CPU samples) over a separate, smaller run of this script,
+Profile: py-spy (250 Hz, on-CPU samples) over a separate, smaller run of this script,
 
     uv run --frozen --with py-spy py-spy record --format raw --rate 250 -o ev_profile.txt -- \\
       python bench/bench_evidence.py --systems 2000 --per-system 50 --consumer-systems 0 \\
       --ingest 20000 --limit-rounds 1 --skip-gate --skip-rebuild
 
-(20,000 events of the same mix: 1,969 events/s and 394 us CPU/event under the profiler).
-Of the 1,805 samples in the consumer's stacks (the runner and aiokafka's fetcher):
+(20,000 events of the same mix; 2026-12-04: 5,572 events/s and 124 us CPU/event under the
+profiler, limit 28,603 rows/s by COPY in the same run). Of the 410 samples in the consumer's
+stacks (the runner's loop and its read-ahead task):
 
 | where | share | what it is |
 |---|---:|---|
-| `from_kafka_record` -> `CloudEvent(...)` | 27% | `json.loads` of the value, then pydantic validates `data: JsonValue` node by node (`BaseModel.__init__` alone 11%) |
-| `decode` -> `validate_payload` | 20% | `json.dumps` of the data just parsed (5%), then strict `model_validate_json` of the catalog model (9%) |
-| `event_hash` (in `append`) | 12% | RFC 8785: `_prepare` walks the document in Python, `json.dumps(sort_keys=True)`, SHA-256 |
-| `entry_from_event` | 12% | `to_mapping` re-renders the envelope (5%); `release_version` (5%) is `getattr` of absent fields on pydantic models, i.e. `BaseModel.__getattr__` raising AttributeError; the rest building the entry |
-| rest of `append` | 11% | dedup, lock, heads statements; the ledger's executemany INSERT with SQLAlchemy's JSON binds (4%) |
-| aiokafka poll and record unpacking | 6% | |
-| `_count_ok` | 4% | `HANDLED.labels(...)` looked up once per record |
-| `project` | 2% | the set-based projections |
-| runner, loop, transaction, offsets, spans | 5% | |
+| `read_kafka_record` | 21% | `json.loads` of the value (7%), the envelope's attributes checked by hand, `CloudEvent.model_construct` |
+| catalog validation | 11% | strict `model_validate_json` of the payload from the record's own bytes |
+| aiokafka poll and record unpacking | 10% | |
+| `event_hash` | 13% | RFC 8785: `_prepare` walks the document in Python, `json.dumps(sort_keys=True)`, SHA-256 |
+| `copy_rows` | 10% | the ledger's COPY, JSON binds (pydantic-core) included |
+| rest of `append` | 16% | dedup, lock and heads statements, chain links, `dataclasses.replace` of each entry (3%) |
+| `entry_from_event` | 6% | |
+| `project` | 4% | the set-based projections |
+| runner, loop, transaction, offsets, spans | 9% | |
 
-So ~70% of the consumer's CPU is per-record Python work before any SQL, and the payload's
-JSON is parsed once but walked or printed four times (`JsonValue` validation, `json.dumps`
-for validation, the canonical hash, the JSONB bind). Changes in service code that would
-remove most of it (not made here: this benchmark's brief edits no service code):
+Done since the first profile (394 us CPU/event then, 124 us now): the envelope of a parsed
+record is built without validating its data again as `JsonValue`; the payload is validated
+from the record's bytes; `release_version` reads declared fields; `_count_ok` counts per
+topic; `entry_from_event` keeps the decoded attributes; the ledger appends by COPY; JSON
+parameters are printed by pydantic-core; and the runtime's collector lets a batch's garbage
+die young (full collections over the whole heap were a fifth of the CPU, charged to whatever
+allocated). The runner reads and decodes the next batch while the handler waits on the
+database; on these two cores, shared with PostgreSQL and the broker, that hides little.
+Tried and reverted: a regex-gated fast path around `_prepare` (slower: a third of the
+documents hold integral floats such as `0.0` metrics, which need the walk anyway).
 
-1. `aigov_events.envelope`: build the `CloudEvent` of a record without validating `data` as
-   `JsonValue` (it comes from `json.loads`, so it is JSON already), e.g. `data: Any` or
-   `model_construct` after `from_mapping`'s own checks: -11%.
-2. `aigov_events.message.decode` / `catalog.validate_payload`: in binary mode the record's
-   value is the data's JSON text; validate the payload from those bytes
-   (`model_validate_json(value, strict=True)`) instead of `json.loads` -> `json.dumps` ->
-   `model_validate_json`: -5% or more.
-3. `aigov_evidence.ledger.release_version`: read `version` / `from_version` from the model's
-   declared fields (`type(payload).model_fields`, `payload.__dict__`) instead of `getattr`
-   with a default: -5%.
-4. `aigov_events.consumer._count_ok`: count per topic and `inc(n)` once per batch: -4%.
-5. `entry_from_event`: keep the attribute mapping the decode already had instead of
-   `to_mapping` of the model: -5%.
-6. `chain.canonical_json`: skip `_prepare`'s Python walk when the document holds no float and
-   only BMP keys (one C-level scan, or per-type knowledge from the catalog): part of 12%.
-
-Together about 40% less CPU per event; a ratio of 0.5 (7,500 events/s on one core) needs
-about 130 us per event, three quarters less, so after these
-the next step is the envelope model itself (a plain dataclass for the batch path instead of
-a pydantic model per record) or a second consumer process (partitions spread the systems).
+A ratio of 0.5 needs the consumer at about half the COPY's rows/s, i.e. some 70 us of wall
+time per event, with every record validated strictly and hashed canonically; the process
+spends 124 us of CPU per event, two thirds of it in per-record Python (decoding, validation,
+canonical JSON). What is left: a second consumer process (partitions spread the systems, the
+design allows it: advisory locks per system, database-side dedup), or the canonical hash and
+the envelope checks in compiled code.
 """
 
 
