@@ -388,6 +388,20 @@ def render(
             "|---|---:|",
         ]
         lines += [f"| {name} | {share:.0%} |" for name, share in profile]
+    kafka = runs[2]
+    overhead = kafka.cpu_ms - limit.cpu_ms
+    lines += [
+        "",
+        "## What the ratio needs",
+        "",
+        f"End to end on Kafka + PostgreSQL the process (the service, with this benchmark's "
+        f"publisher and reader) spends {overhead:.2f} ms of CPU per "
+        f"decision beyond `decide()` itself ({limit.cpu_ms:.2f} ms): decoding the registration, "
+        "building and publishing the decision's event, the batch's statements. A ratio of 0.5 "
+        f"needs that overhead at most as large as `decide()`, and the wall time then also "
+        "depends on the broker and PostgreSQL, which share this machine's two cores with the "
+        "service. Making `decide()` faster lowers the ratio while it raises the throughput.",
+    ]
     return "\n".join(lines) + "\n"
 
 
