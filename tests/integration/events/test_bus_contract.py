@@ -36,7 +36,6 @@ from aigov_events.bus import (
     OutgoingRecord,
     Subscription,
     TopicPartition,
-    partition_for,
 )
 from aigov_events.catalog import SystemRetired
 from aigov_events.consumer import (
@@ -55,6 +54,7 @@ from aigov_events.consumer import (
 from aigov_events.embedded_bus import EmbeddedBus
 from aigov_events.kafka_bus import KafkaBus
 from aigov_events.message import DomainEvent, new_event
+from aigov_events.partitioning import partition_for
 from aigov_events.producer import Publisher, to_record
 from aigov_events.testing import (
     DelegatingBus,

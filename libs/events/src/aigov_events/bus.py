@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
-from aiokafka.partitioner import murmur2
-
 Headers = list[tuple[str, bytes]]
 TopicPartition = tuple[str, int]
 BusKind = Literal["kafka", "embedded"]
@@ -78,13 +76,6 @@ def check_record_size(record: OutgoingRecord, limit: int) -> None:
     size = record_size(record)
     if size > limit:
         raise RecordTooLarge(f"record for {record.topic} is {size} bytes; the limit is {limit}")
-
-
-def partition_for(key: bytes | None, partitions: int) -> int:
-    """Kafka's default partitioner for keyed records (murmur2), so both buses agree."""
-    if key is None:
-        return 0
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class Subscription(Protocol):

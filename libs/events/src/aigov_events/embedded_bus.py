@@ -35,8 +35,8 @@ from aigov_events.bus import (
     RecordPosition,
     TopicPartition,
     check_record_size,
-    partition_for,
 )
+from aigov_events.partitioning import partition_for
 
 T = TypeVar("T")
 

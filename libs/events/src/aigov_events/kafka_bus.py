@@ -22,9 +22,9 @@ from aigov_events.bus import (
     OutgoingRecord,
     RecordPosition,
     check_record_size,
-    partition_for,
 )
 from aigov_events.bus import TopicPartition as TP
+from aigov_events.partitioning import partition_for
 
 log = logging.getLogger(__name__)
 
