@@ -1,4 +1,4 @@
-"""Two ledger consumer processes on 6-partition topics keep every system's chain valid.
+"""Two ledger consumer processes on 6-partition topics keep every chain and the log's tree valid.
 
 Partitions move between the processes while events flow (the second joins mid-stream, the
 first leaves mid-stream), and part of the stream is delivered twice.
@@ -29,6 +29,7 @@ from aigov_runtime.migrations import upgrade_to_head
 from aigov_runtime.resources import open_bus
 from tests.integration.evidence.conftest import drop_private, private_settings
 from tests.unit.evidence import events as ev
+from tests.unit.evidence.tlog_checks import assert_tree_matches_ledger
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -133,6 +134,8 @@ async def test_two_consumer_processes_keep_chains_valid(local_stack: Any, tmp_pa
                 result = await verify(session, system)
                 assert result.ok, (system, result.broken_at, result.reason)
                 assert result.records == ROUNDS * PER_ROUND
+            # One tree over both processes' appends: every record one leaf, proofs sound.
+            assert len(await assert_tree_matches_ledger(session)) == expected
         log_1 = (tmp_path / "worker-1.log").read_text()
         log_2 = (tmp_path / "worker-2.log").read_text()
         assert "dead-lettered" not in log_1 + log_2

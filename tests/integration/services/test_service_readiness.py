@@ -49,10 +49,11 @@ def settings(service: str, local_stack: Any, **overrides: Any) -> ServiceSetting
     return APPS[service][1](**values)
 
 
-# Tiering re-evaluates known systems under a new policy pack before it consumes anything, so
-# it cannot start without its database: it fails startup (the orchestrator restarts it with
-# backoff) instead of serving "not ready".
-STARTUP_NEEDS_DATABASE = frozenset({"tiering"})
+# Tiering re-evaluates known systems under a new policy pack, and evidence adds older ledger
+# records to its transparency log, before they consume anything, so neither can start
+# without its database: startup fails (the orchestrator restarts it with backoff) instead of
+# serving "not ready".
+STARTUP_NEEDS_DATABASE = frozenset({"tiering", "evidence"})
 
 
 @pytest.mark.parametrize("service", sorted(STARTUP_NEEDS_DATABASE))

@@ -17,9 +17,11 @@ from aigov_events.catalog import EvaluationCompleted
 from aigov_events.message import new_event
 from aigov_evidence import gate
 from aigov_evidence.app import MIGRATIONS
+from aigov_evidence.chain import GENESIS_HASH, event_hash, link_hash
 from aigov_evidence.consumers import record_batch
 from aigov_evidence.ledger import entry_from_event
-from aigov_evidence.models import LEDGER, SystemView
+from aigov_evidence.models import HEADS, LEDGER, SystemView
+from aigov_evidence.tlog import store as tlog_store
 from aigov_evidence.verification import verify
 from aigov_runtime.database import create_engine, create_sessionmaker
 from aigov_runtime.migrations import SCHEMA_OPTION, URL_OPTION
@@ -164,18 +166,48 @@ class TestMigration:
         self, tmp_path: Path
     ) -> None:
         url = f"sqlite+aiosqlite:///{tmp_path / 'upgrade.sqlite3'}"
-        await asyncio.to_thread(_upgrade, url, "0001")
+        await asyncio.to_thread(_upgrade, url, "0002")
         engine = create_engine(url)
         try:
-            await record_batch(
-                create_sessionmaker(engine), [entry_from_event(ev.registered("alpha"))]
-            )
+            # Written as the ledger did before the transparency log existed: no leaf.
+            async with create_sessionmaker(engine)() as session, session.begin():
+                entry = entry_from_event(ev.registered("alpha"))
+                digest = event_hash(entry.attributes, entry.payload)
+                await session.execute(
+                    LEDGER.insert().values(
+                        event_id=entry.event_id,
+                        event_type=entry.event_type,
+                        system_id=entry.system_id,
+                        sequence=1,
+                        version=entry.version,
+                        time=entry.time,
+                        actor=entry.actor,
+                        source=entry.source,
+                        attributes=entry.attributes,
+                        payload=entry.payload,
+                        event_hash=digest,
+                        prev_hash=GENESIS_HASH,
+                        hash=link_hash(GENESIS_HASH, 1, digest),
+                        recorded_at=entry.time,
+                    )
+                )
+                await session.execute(
+                    HEADS.insert().values(
+                        system_id="alpha",
+                        sequence=1,
+                        hash=link_hash(GENESIS_HASH, 1, digest),
+                        updated_at=entry.time,
+                    )
+                )
         finally:
             await engine.dispose()
         await asyncio.to_thread(_upgrade, url, "head")
         engine = create_engine(url)
         sessionmaker = create_sessionmaker(engine)
         try:
+            # The ledger consumer grows the tree over such records before it consumes.
+            assert await tlog_store.grow(sessionmaker) == 1
+            assert await tlog_store.grow(sessionmaker) == 0
             twin = new_event(
                 ev.registered("beta").payload, source="/ci/b", actor=ev.OWNER, event_id="x"
             )
@@ -191,6 +223,12 @@ class TestMigration:
             async with sessionmaker() as session:
                 assert await session.scalar(select(func.count()).select_from(LEDGER)) == 3
                 assert (await verify(session, "alpha")).ok
+                assert await tlog_store.tree_size(session) == 3
+                assert await tlog_store.leaf_of(session, "alpha", 1) is not None
+            for statement in ("UPDATE tlog_leaves SET sequence = 9", "DELETE FROM tlog_nodes"):
+                with pytest.raises(IntegrityError, match="append-only"):
+                    async with sessionmaker() as session, session.begin():
+                        await session.execute(text(statement))
         finally:
             await engine.dispose()
 

@@ -92,8 +92,9 @@ class TestSkeleton:
         # which is the right thing then, so this test starts without migrating.
         (tmp_path / "db" / f"{service}.sqlite3").mkdir(parents=True)
         app = build(service, tmp_path, migrate_on_start=False)
-        if service == "tiering":
-            # Tiering re-tiers known systems before consuming: no database, no startup.
+        if service in ("tiering", "evidence"):
+            # Tiering re-tiers known systems and evidence grows its transparency log over
+            # older records before consuming: no database, no startup.
             with pytest.raises(LifespanFailed, match="unable to open database file"):
                 async with app_client(app):
                     pass

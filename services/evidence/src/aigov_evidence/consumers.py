@@ -24,6 +24,7 @@ from aigov_events.topics import MAIN_TOPICS
 from aigov_evidence.ledger import LedgerEntry, append, entry_from_event
 from aigov_evidence.projections import project
 from aigov_evidence.settings import Settings
+from aigov_evidence.tlog import store as tlog_store
 from aigov_runtime.resources import ServiceResources
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,14 @@ class LedgerConsumer(ConsumerRunner):
             max_records=max_records,
             poll_timeout=poll_timeout,
         )
+        self._sessionmaker = sessionmaker
+
+    async def run(self) -> None:
+        """Add the records the transparency log lacks (older than its tree), then consume."""
+        added = await tlog_store.grow(self._sessionmaker)
+        if added:
+            log.info("ledger records added to the transparency log", extra={"records": added})
+        await super().run()
 
 
 def build_consumers(resources: ServiceResources, settings: Settings) -> list[ConsumerRunner]:

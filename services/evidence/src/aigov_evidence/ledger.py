@@ -4,7 +4,8 @@ Appends run in the caller's transaction. Per system, appends are serialised by a
 transaction-scoped advisory lock on PostgreSQL (taken for every system of the batch in one
 statement, in a fixed order, so two consumers can never deadlock); SQLite has a single
 writer anyway. Under the lock, events already recorded are dropped, so a redelivery after a
-crash or a rebalance adds nothing, and each new record extends its system's chain head.
+crash or a rebalance adds nothing, and each new record extends its system's chain head and
+becomes the next leaf of the transparency log's Merkle tree (`aigov_evidence.tlog`).
 An event is (source, id), as CloudEvents defines it and intake deduplicates: two producers
 may pick the same id, and both events are recorded. Verification is in `verification`.
 """
@@ -25,6 +26,7 @@ from aigov_events.envelope import to_mapping
 from aigov_events.message import ACTOR, DomainEvent
 from aigov_evidence.chain import GENESIS_HASH, event_hash, link_hash
 from aigov_evidence.models import HEADS, LEDGER, LedgerRecord
+from aigov_evidence.tlog import store as tlog_store
 from aigov_runtime.database import copy_rows, dialect_name, excluded, insert_rows, upsert
 
 
@@ -156,6 +158,9 @@ async def append(session: AsyncSession, entries: Sequence[LedgerEntry]) -> list[
         )
         appended.append(replace(entry, sequence=sequence))
     await copy_rows(session, LEDGER, rows)
+    await tlog_store.append_records(
+        session, [(row["system_id"], row["sequence"], row["hash"]) for row in rows]
+    )
     touched = {entry.system_id for entry in appended}
     proposed = excluded(HEADS)
     statement = upsert(

@@ -1,8 +1,9 @@
 """Evidence's tables (schema `evidence`): the append-only ledger, chain heads, projections.
 
-The ledger is the source of truth; every other table except `checkpoints` is a projection
-that `python -m aigov_evidence.rebuild` recomputes from it. Ledger and checkpoints refuse
-UPDATE and DELETE in the database itself (triggers, see the first migration).
+The ledger is the source of truth; the transparency log's tables (`tlog_leaves`,
+`tlog_nodes`) commit to it, and every other table except `checkpoints` is a projection that
+`python -m aigov_evidence.rebuild` recomputes from it. Ledger, checkpoints and the log's
+tables refuse UPDATE and DELETE in the database itself (triggers, see the migrations).
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -92,6 +102,34 @@ class Checkpoint(SQLModel, table=True):
     public_key: str = Field(max_length=200)
     """Base64 raw Ed25519 public key that verifies `signature`."""
     key_id: str = Field(max_length=64)
+
+
+class TlogLeaf(SQLModel, table=True):
+    """A ledger record's place in the transparency log (append-only, like the ledger).
+
+    The log's leaves are the records in the order they entered the tree; a record is named
+    by (system_id, sequence), and `hash` is its leaf hash (see `aigov_evidence.tlog.records`).
+    """
+
+    __tablename__ = "tlog_leaves"
+    __table_args__ = (
+        UniqueConstraint("system_id", "sequence", name="uq_tlog_leaves_system_sequence"),
+    )
+
+    leaf_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    system_id: str = Field(max_length=63)
+    sequence: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+
+
+class TlogNode(SQLModel, table=True):
+    """A complete inner node of the log's Merkle tree (level >= 1; leaves are `tlog_leaves`)."""
+
+    __tablename__ = "tlog_nodes"
+
+    level: int = Field(sa_column=Column(SmallInteger, primary_key=True, autoincrement=False))
+    node_index: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
 
 
 class SystemView(SQLModel, table=True):
@@ -181,6 +219,8 @@ PROJECTIONS: tuple[type[SQLModel], ...] = (SystemView, ReleaseView, WaiverView, 
 LEDGER: Final = table_of(LedgerRecord)
 HEADS: Final = table_of(ChainHead)
 CHECKPOINTS: Final = table_of(Checkpoint)
+TLOG_LEAVES: Final = table_of(TlogLeaf)
+TLOG_NODES: Final = table_of(TlogNode)
 SYSTEMS: Final = table_of(SystemView)
 RELEASES: Final = table_of(ReleaseView)
 WAIVERS: Final = table_of(WaiverView)
