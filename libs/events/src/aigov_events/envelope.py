@@ -95,6 +95,21 @@ def _check_extension(name: str, value: object) -> ExtensionValue:
     )
 
 
+def _require_text(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidEnvelope(f"{name}: required, must be a non-empty string")
+
+
+def _checked_extensions(extensions: Mapping[str, object]) -> dict[str, ExtensionValue]:
+    """The extensions, each with a CloudEvents type and none named like a context attribute."""
+    checked: dict[str, ExtensionValue] = {}
+    for name, value in extensions.items():
+        if name in _CONTEXT_ATTRIBUTES or name in _DATA_MEMBERS:
+            raise InvalidEnvelope(f"{name!r} is a context attribute, not an extension")
+        checked[name] = _check_extension(name, value)
+    return checked
+
+
 class CloudEvent(BaseModel):
     """One CloudEvents 1.0 event; extensions live in `extensions`, not as top-level fields."""
 
@@ -122,10 +137,7 @@ class CloudEvent(BaseModel):
     @field_validator("extensions")
     @classmethod
     def _valid_extensions(cls, value: dict[str, ExtensionValue]) -> dict[str, ExtensionValue]:
-        for name, ext in value.items():
-            if name in _CONTEXT_ATTRIBUTES or name in _DATA_MEMBERS:
-                raise ValueError(f"{name!r} is a context attribute, not an extension")
-            _check_extension(name, ext)
+        _checked_extensions(value)
         return value
 
     @model_validator(mode="after")
@@ -196,9 +208,7 @@ def _from_mapping(obj: Mapping[str, Any], *, parsed: bool) -> CloudEvent:
     if specversion != SPECVERSION:
         raise InvalidEnvelope(f"specversion: expected '1.0', got {specversion!r}")
     for required in ("id", "source", "type"):
-        value = obj.get(required)
-        if not isinstance(value, str) or not value:
-            raise InvalidEnvelope(f"{required}: required, must be a non-empty string")
+        _require_text(required, obj.get(required))
     fields: dict[str, Any] = {}
     extensions: dict[str, ExtensionValue] = {}
     for name, value in obj.items():
@@ -245,17 +255,12 @@ def json_event(
     node by node as `JsonValue`, which was most of the cost of building an event to publish.
     """
     for name, value in (("id", id), ("source", source), ("type", type)):
-        if not isinstance(value, str) or not value:
-            raise InvalidEnvelope(f"{name}: required, must be a non-empty string")
+        _require_text(name, value)
     if subject is not None and not isinstance(subject, str):
         raise InvalidEnvelope("subject: must be a string")
     if not isinstance(time, datetime) or time.tzinfo is None:
         raise InvalidEnvelope("time: must be a datetime with a UTC offset")
-    checked: dict[str, ExtensionValue] = {}
-    for name, ext in (extensions or {}).items():
-        if name in _CONTEXT_ATTRIBUTES or name in _DATA_MEMBERS:
-            raise InvalidEnvelope(f"extension {name!r}: a context attribute, not an extension")
-        checked[name] = _check_extension(name, ext)
+    checked = _checked_extensions(extensions or {})
     return CloudEvent.model_construct(
         id=id,
         source=source,

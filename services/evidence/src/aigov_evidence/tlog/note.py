@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from aigov_evidence.keys import raw_public
 from aigov_evidence.tlog.tree import HASH_SIZE
 
 __all__ = [
@@ -55,12 +55,8 @@ def _valid_name(name: str) -> bool:
     return bool(name) and "+" not in name and not any(c.isspace() for c in name)
 
 
-def _raw(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
 def _key_hash(name: str, key: Ed25519PublicKey) -> int:
-    digest = hashlib.sha256(name.encode() + b"\n" + bytes([_ED25519]) + _raw(key)).digest()
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([_ED25519]) + raw_public(key)).digest()
     return int.from_bytes(digest[:4], "big")
 
 
@@ -83,7 +79,7 @@ class NoteVerifier:
     @property
     def verifier_key(self) -> str:
         """The key as C2SP verifier-key text (what a witness or an auditor pins)."""
-        encoded = base64.b64encode(bytes([_ED25519]) + _raw(self.key)).decode()
+        encoded = base64.b64encode(bytes([_ED25519]) + raw_public(self.key)).decode()
         return f"{self.name}+{self.key_hash:08x}+{encoded}"
 
     @classmethod
